@@ -1,0 +1,74 @@
+"""The Python API: a Cleaner holds the selected rules and the automaton, built once."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import BinaryIO
+
+from .engine import DocumentCleaner, Engine
+from .output import TidyWriter, Write
+from .reader import CHUNK_SIZE, Separator, line_chunks, split_documents
+from .report import Report
+from .rules import Rule, load_library, select_rules
+
+
+class Cleaner:
+    """Strip publisher noise from article text.
+
+    >>> Cleaner().clean_text("Advertisement\\nThe council met on Tuesday.\\n")
+    'The council met on Tuesday.\\n'
+    """
+
+    def __init__(
+        self,
+        rules: list[Rule] | None = None,
+        *,
+        select: list[str] | None = None,
+        ignore: list[str] | None = None,
+        rule_files: list[Path] = (),
+    ):
+        library = rules if rules is not None else load_library(list(rule_files))
+        self.rules = select_rules(library, select, ignore)
+        self.engine = Engine(self.rules)
+
+    def clean_stream(
+        self,
+        stream: BinaryIO,
+        write: Write,
+        *,
+        name: str = "<stdin>",
+        separator: re.Pattern[bytes] | None = None,
+        chunk_size: int = CHUNK_SIZE,
+        report: Report | None = None,
+    ) -> None:
+        """Clean a binary stream into `write`. The stream is one document unless `separator`
+        (see reader.separator_pattern) marks document boundaries; separator lines pass through."""
+        out = TidyWriter(write)
+        count = 1
+
+        def document() -> DocumentCleaner:
+            label = f"{name}#{count}" if separator is not None else name
+            record = (lambda removal, removed: report.record(label, removal, removed)) if report else None
+            return DocumentCleaner(self.engine, out, record)
+
+        current = document()
+        for piece in split_documents(line_chunks(stream, chunk_size), separator):
+            if isinstance(piece, Separator):
+                current.close()
+                write(piece.line)
+                count += 1
+                current = document()
+            else:
+                current.feed(piece)
+        current.close()
+
+    def clean_bytes(self, data: bytes, **options) -> bytes:
+        parts: list[bytes] = []
+        self.clean_stream(io.BytesIO(data), parts.append, **options)
+        return b"".join(parts)
+
+    def clean_text(self, text: str, **options) -> str:
+        data = text.encode("utf-8", "surrogateescape")
+        return self.clean_bytes(data, **options).decode("utf-8", "surrogateescape")

@@ -1,0 +1,262 @@
+"""Decisions: which bytes of a document go, by which rule.
+
+The engine works on a buffer of whole lines. Only the lines the matcher reports are looked at in
+Python. A decision that needs to see further than the buffer (a block's end, the end of the
+document for a tail) is *deferred*: the engine reports how far everything is decided, and the
+document cleaner carries the rest over to the next buffer. So a block or tail never loses state
+at a chunk boundary, and the result does not depend on the chunk size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from .matcher import Candidate, Matcher
+from .normalize import normalize_line
+from .output import TidyWriter, Write
+from .rules import Rule
+
+
+@dataclass(frozen=True)
+class Removal:
+    start: int  # byte offsets in the buffer
+    end: int
+    rule: Rule
+    line: int  # 1-based line number in the document
+    whole_lines: bool  # at least one whole line goes (matters for blank-line tidying)
+
+
+class _Defer(Exception):
+    """A line whose decision needs lines beyond the buffer."""
+
+
+class _Line:
+    """One candidate line, decoded and normalised on demand."""
+
+    def __init__(self, buf: bytes, candidate: Candidate):
+        self.candidate = candidate
+        raw = buf[candidate.start : candidate.end]
+        self.text = raw.decode("utf-8", "surrogateescape").removesuffix("\r")
+        self.norm, self.origin = normalize_line(self.text)
+
+    def original(self, position: int) -> int:
+        """The index in `text` of a position in `norm` (the end of a span maps past its last char)."""
+        if self.origin is None:
+            return position
+        if position >= len(self.origin):
+            return len(self.text)
+        return self.origin[position]
+
+    def byte_offset(self, char_index: int) -> int:
+        if self.text.isascii():
+            return self.candidate.start + char_index
+        return self.candidate.start + len(self.text[:char_index].encode("utf-8", "surrogateescape"))
+
+
+class Engine:
+    def __init__(self, rules: list[Rule]):
+        self.rules = rules
+        self.matcher = Matcher(rules)
+
+    def decide(self, buf: bytes, first_line: int, at_end: bool) -> tuple[list[Removal], int]:
+        """Removals in buf, and the offset up to which everything is decided.
+
+        `first_line` is the document line number (from 0) of the buffer's first line; `at_end`
+        says the buffer runs to the end of the document.
+        """
+        candidates = self.matcher.scan(buf)
+        total = buf.count(b"\n") + (1 if buf and not buf.endswith(b"\n") else 0)
+        context = _Context(self.rules, buf, candidates, first_line, total, at_end)
+        removals: list[Removal] = []
+        covered = -1  # lines up to here are already gone with a block
+        for position, candidate in enumerate(candidates):
+            if candidate.index <= covered:
+                continue
+            try:
+                found, covered_to = context.decide_line(position)
+            except _Defer:
+                return removals, candidate.start
+            removals.extend(found)
+            covered = max(covered, covered_to)
+        return removals, len(buf)
+
+
+class _Context:
+    """Everything one buffer's decisions need."""
+
+    def __init__(self, rules, buf, candidates, first_line, total, at_end):
+        self.rules = rules
+        self.buf = buf
+        self.candidates = candidates
+        self.first_line = first_line
+        self.total = total
+        self.at_end = at_end
+
+    def decide_line(self, position: int) -> tuple[list[Removal], int]:
+        candidate = self.candidates[position]
+        line = _Line(self.buf, candidate)
+        tails, blocks, whole, spans = [], [], [], []
+        for rule_position in candidate.starts:
+            rule = self.rules[rule_position]
+            found = rule.find(line.norm)
+            if not found or not self._placed(rule, candidate.index):
+                continue
+            if rule.kind == "tail":
+                if self._within_last(candidate.index, rule.max_lines):
+                    tails.append(rule)
+            elif rule.kind == "block":
+                blocks.append(self._block(rule, rule_position, line, found[0], position))
+            elif rule.kind == "line":
+                whole.append(rule)
+            else:
+                spans.extend((start, end, rule) for start, end in found)
+        if tails:
+            end = len(self.buf)
+            return [Removal(candidate.start, end, tails[0], self._number(candidate), True)], self.total
+        if blocks:
+            removal, last_index = blocks[0]
+            return [removal], last_index
+        if whole:
+            return [self._whole_line(candidate, whole[0])], candidate.index
+        if spans:
+            return self._spans(line, spans), candidate.index
+        return [], candidate.index
+
+    # --- where a rule may act ---------------------------------------------------------------
+
+    def _placed(self, rule: Rule, index: int) -> bool:
+        if rule.where == "head":
+            return self.first_line + index < rule.window
+        if rule.where == "tail":
+            return self._within_last(index, rule.window)
+        return True
+
+    def _within_last(self, index: int, lines: int) -> bool:
+        """Whether the document ends at most `lines` lines from this one (this one included)."""
+        remaining = self.total - index
+        if remaining > lines:
+            return False
+        if not self.at_end:
+            raise _Defer
+        return True
+
+    # --- removals ---------------------------------------------------------------------------
+
+    def _number(self, candidate: Candidate) -> int:
+        return self.first_line + candidate.index + 1
+
+    def _line_end(self, candidate: Candidate) -> int:
+        """The offset just past the line's break."""
+        return candidate.end + 1 if candidate.end < len(self.buf) else candidate.end
+
+    def _whole_line(self, candidate: Candidate, rule: Rule) -> Removal:
+        return Removal(candidate.start, self._line_end(candidate), rule, self._number(candidate), True)
+
+    def _spans(self, line: _Line, spans: list[tuple[int, int, Rule]]) -> list[Removal]:
+        text = line.text
+        cuts: list[list] = []
+        for start, end, rule in sorted(spans, key=lambda s: (s[0], s[1])):
+            start, end = line.original(start), line.original(end)
+            start, end = _widen(text, start, end)
+            if cuts and start <= cuts[-1][1]:
+                cuts[-1][1] = max(cuts[-1][1], end)
+            else:
+                cuts.append([start, end, rule])
+        left = "".join(text[previous_end:start] for previous_end, (start, _, _) in zip([0] + [c[1] for c in cuts], cuts))
+        left += text[cuts[-1][1] :]
+        if not left.strip():
+            return [self._whole_line(line.candidate, cuts[0][2])]
+        number = self._number(line.candidate)
+        return [Removal(line.byte_offset(s), line.byte_offset(e), rule, number, False) for s, e, rule in cuts]
+
+    def _block(self, rule: Rule, rule_position: int, line: _Line, hit: tuple[int, int], position: int):
+        """From the start phrase through the first end phrase within max_lines lines.
+
+        Returns the removal and the index of the last line it touches.
+        """
+        start_line = line.candidate
+        end_here = rule.find_end(line.norm, hit[1])
+        if end_here is not None:
+            return self._cut(line, hit[0], line, end_here, rule), start_line.index
+        limit = start_line.index + rule.max_lines
+        for later in self.candidates[position + 1 :]:
+            if later.index > limit:
+                break
+            if rule_position in later.ends:
+                end_line = _Line(self.buf, later)
+                end = rule.find_end(end_line.norm)
+                if end is not None:
+                    return self._cut(line, hit[0], end_line, end, rule), later.index
+        if not self.at_end and self.total - 1 < limit:
+            raise _Defer
+        return self._whole_line(start_line, rule), start_line.index  # no end in reach: as a line rule
+
+    def _cut(self, first: _Line, start: int, last: _Line, end: int, rule: Rule) -> Removal:
+        start, end = first.original(start), last.original(end)
+        at_line_start = not first.text[:start].strip()
+        rest = last.text[end:]
+        if at_line_start:
+            begin = first.candidate.start
+        else:
+            begin = first.byte_offset(_widen(first.text, start, start)[0])
+        if not rest.strip():
+            finish = self._line_end(last.candidate) if at_line_start else last.candidate.end
+        else:
+            finish = last.byte_offset(end + len(rest) - len(rest.lstrip()))
+        whole = at_line_start and (last.candidate.index > first.candidate.index or not rest.strip())
+        return Removal(begin, finish, rule, self._number(first.candidate), whole)
+
+
+def _widen(text: str, start: int, end: int) -> tuple[int, int]:
+    """Take the space a cut leaves behind: after it at the start of a line, before it elsewhere."""
+    if not text[:start].strip():
+        while end < len(text) and text[end].isspace():
+            end += 1
+        return start, end
+    if end >= len(text) or text[end].isspace():
+        while start > 0 and text[start - 1].isspace():
+            start -= 1
+    return start, end
+
+
+class DocumentCleaner:
+    """Feeds one document through the engine chunk by chunk, carrying undecided lines over."""
+
+    def __init__(self, engine: Engine, out: TidyWriter, on_removal: Callable[[Removal, bytes], None] | None):
+        self.engine = engine
+        self.out = out
+        self.on_removal = on_removal
+        self.carry = b""
+        self.line = 0
+
+    def feed(self, chunk: bytes) -> None:
+        buf = self.carry + chunk if self.carry else chunk
+        self.carry = buf[self._process(buf, at_end=False) :]
+
+    def close(self) -> None:
+        self._process(self.carry, at_end=True)
+        self.carry = b""
+        self.out.end_document()
+
+    def _process(self, buf: bytes, at_end: bool) -> int:
+        removals, decided = self.engine.decide(buf, self.line, at_end)
+        position = 0
+        for removal in removals:
+            self.out.kept(buf, position, removal.start)
+            if removal.whole_lines:
+                self.out.removed_line()
+            if self.on_removal is not None:
+                self.on_removal(removal, buf[removal.start : removal.end])
+            position = removal.end
+        self.out.kept(buf, position, decided)
+        self.line += buf.count(b"\n", 0, decided)
+        return decided
+
+
+def clean_document(engine: Engine, chunks: Iterable[bytes], write: Write, on_removal=None) -> None:
+    """Clean one document given as chunks of whole lines."""
+    document = DocumentCleaner(engine, TidyWriter(write), on_removal)
+    for chunk in chunks:
+        document.feed(chunk)
+    document.close()

@@ -1,0 +1,332 @@
+"""Rule files: loading and validating TOML, the registry, selection by code, prefix or category.
+
+A rule is data. This module turns one `[[rule]]` table into a `Rule` with its anchors
+normalised and its regex compiled, and knows how a rule matches one normalised line.
+Everything about *where* in a document a rule may act lives in the engine.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import regex
+
+from .errors import CleanerError
+from .normalize import normalize, trim
+
+KINDS = ("line", "span", "block", "tail")
+PLACES = ("anywhere", "head", "tail")
+CODE_PATTERN = re.compile(r"^[A-Z]{3}[0-9]{3}$")
+CATEGORY_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+
+# key -> (accepted types, description used in messages)
+KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "code": ((str,), "a string"),
+    "category": ((str,), "a string"),
+    "description": ((str,), "a string"),
+    "rationale": ((str,), "a string"),
+    "kind": ((str,), "a string"),
+    "anchors": ((list,), "a list of strings"),
+    "regex": ((str,), "a string"),
+    "end": ((list,), "a list of strings"),
+    "max_lines": ((int,), "a positive integer"),
+    "max_len": ((int,), "a positive integer"),
+    "whole_line": ((bool,), "true or false"),
+    "where": ((str,), "a string"),
+    "window": ((int,), "a positive integer"),
+    "examples": ((list,), "a list"),
+    "keep": ((list,), "a list of strings"),
+}
+REQUIRED = ("code", "category", "description", "kind", "anchors", "examples")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A text a rule must change: `clean` is the exact expected output ("" = removed entirely)."""
+
+    text: str
+    clean: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    code: str
+    category: str
+    description: str
+    kind: str
+    anchors: tuple[str, ...]  # normalised
+    examples: tuple[Example, ...]
+    keep: tuple[str, ...] = ()
+    rationale: str = ""
+    pattern: regex.Pattern | None = None
+    end: tuple[str, ...] = ()  # normalised block-end anchors
+    max_lines: int = 0
+    max_len: int = 0
+    whole_line: bool = False
+    where: str = "anywhere"
+    window: int = 0
+    source: str = ""  # "path:line", for messages
+    trimmed_anchors: frozenset[str] = frozenset()  # what `whole_line` compares a trimmed line with
+    raw: dict = field(default_factory=dict, repr=False)  # the table as written, for display
+
+    def find(self, line: str) -> list[tuple[int, int]]:
+        """Spans of a normalised line selected by this rule's text conditions ([] = no hit)."""
+        if self.max_len and len(line.strip()) > self.max_len:
+            return []
+        hits = anchor_spans(line, self.anchors)
+        if not hits:
+            return []
+        if self.whole_line:
+            trimmed = trim(line)
+            if self.pattern is not None:
+                selected = self.pattern.fullmatch(trimmed) is not None
+            else:
+                selected = trimmed in self.trimmed_anchors
+            return [(0, len(line))] if selected else []
+        if self.pattern is None:
+            return hits
+        return [(m.start(), m.end()) for m in self.pattern.finditer(line) if m.end() > m.start()]
+
+    def find_end(self, line: str, start: int = 0) -> int | None:
+        """Where the first block-end phrase at or after `start` ends, or None."""
+        ends = [e for s, e in anchor_spans(line, self.end) if s >= start]
+        return min(ends) if ends else None
+
+    @property
+    def needs_lookahead(self) -> bool:
+        return self.kind in ("block", "tail") or self.where == "tail"
+
+
+def anchor_spans(line: str, anchors: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Occurrences of the anchors in a normalised line, on word boundaries, sorted."""
+    spans = []
+    for anchor in anchors:
+        check_left = anchor[0].isalnum()
+        check_right = anchor[-1].isalnum()
+        start = line.find(anchor)
+        while start >= 0:
+            end = start + len(anchor)
+            left_ok = not (check_left and start > 0 and line[start - 1].isalnum())
+            right_ok = not (check_right and end < len(line) and line[end].isalnum())
+            if left_ok and right_ok:
+                spans.append((start, end))
+            start = line.find(anchor, start + 1)
+    spans.sort()
+    return spans
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+class _Locator:
+    """Finds the line of a rule (or of one of its keys) in the file text, for error messages."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.lines = text.splitlines()
+        self.headers = [i for i, line in enumerate(self.lines) if re.match(r"\s*\[\[\s*rule\s*\]\]", line)]
+
+    def line_of(self, rule_index: int, key: str | None = None) -> int:
+        if rule_index >= len(self.headers):
+            return 1
+        first = self.headers[rule_index]
+        last = self.headers[rule_index + 1] if rule_index + 1 < len(self.headers) else len(self.lines)
+        if key:
+            for i in range(first, last):
+                if re.match(rf"\s*{re.escape(key)}\s*=", self.lines[i]):
+                    return i + 1
+        return first + 1
+
+    def error(self, rule_index: int, message: str, key: str | None = None) -> CleanerError:
+        return CleanerError(f"{self.path}:{self.line_of(rule_index, key)}: {message}", exit_code=2)
+
+
+def load_file(path: Path) -> list[Rule]:
+    """Read and validate one rule file; raise CleanerError(`path:line: message`, 2) on any fault."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise CleanerError(f"{path}: cannot read rule file: {reason}", exit_code=2) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        found = re.search(r"\(at line (\d+), column \d+\)", str(error))
+        line = found.group(1) if found else "1"
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
+        raise CleanerError(f"{path}:{line}: invalid TOML: {message}", exit_code=2) from None
+    locator = _Locator(path, text)
+    unknown = sorted(set(data) - {"rule"})
+    if unknown:
+        raise CleanerError(f"{path}:1: unknown top-level key '{unknown[0]}' (rules go in [[rule]] tables)", 2)
+    tables = data.get("rule", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise CleanerError(f"{path}:1: 'rule' must be a list of [[rule]] tables", 2)
+    return [_build_rule(table, index, locator) for index, table in enumerate(tables)]
+
+
+def _build_rule(table: dict, index: int, locator: _Locator) -> Rule:
+    def fail(message: str, key: str | None = None) -> CleanerError:
+        name = table.get("code") if isinstance(table.get("code"), str) else f"#{index + 1}"
+        return locator.error(index, f"rule {name}: {message}", key)
+
+    for key, value in table.items():
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise fail(f"unknown key '{key}'{hint}", key)
+        types, wanted = KEYS[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise fail(f"'{key}' must be {wanted}", key)
+        if isinstance(value, int) and not isinstance(value, bool) and value <= 0:
+            raise fail(f"'{key}' must be {wanted}", key)
+    for key in REQUIRED:
+        if key not in table:
+            raise fail(f"missing required key '{key}'")
+
+    code, kind = table["code"], table["kind"]
+    if not CODE_PATTERN.match(code):
+        raise fail("code must be three capital letters and three digits, like PAY001", "code")
+    if not CATEGORY_PATTERN.match(table["category"]):
+        raise fail("category must be one lower-case word", "category")
+    if "\n" in table["description"] or not table["description"].strip():
+        raise fail("description must be one non-empty line", "description")
+    if kind not in KINDS:
+        raise fail(f"unknown kind '{kind}' (expected one of: {', '.join(KINDS)})", "kind")
+
+    anchors = _phrases(table, "anchors", fail)
+    if not anchors:
+        raise fail("a rule needs at least one anchor (the literal phrase the scan finds)", "anchors")
+    pattern = None
+    if "regex" in table:
+        try:
+            pattern = regex.compile(table["regex"], regex.IGNORECASE)
+        except regex.error as error:
+            raise fail(f"regex does not compile: {error}", "regex") from None
+
+    end = _phrases(table, "end", fail)
+    if kind == "block" and not end:
+        raise fail("a block rule needs 'end' phrases", "kind")
+    if kind != "block" and end:
+        raise fail("'end' is only for block rules", "end")
+    if kind in ("block", "tail") and "max_lines" not in table:
+        raise fail(f"a {kind} rule needs 'max_lines'", "kind")
+    if kind not in ("block", "tail") and "max_lines" in table:
+        raise fail("'max_lines' is only for block and tail rules", "max_lines")
+    if kind == "span" and table.get("whole_line"):
+        raise fail("'whole_line' cuts the whole line: use kind = \"line\"", "whole_line")
+    where = table.get("where", "anywhere")
+    if where not in PLACES:
+        raise fail(f"unknown where '{where}' (expected one of: {', '.join(PLACES)})", "where")
+    if (where != "anywhere") != ("window" in table):
+        raise fail("'where' = head or tail goes with 'window' (a number of lines)", "where")
+
+    examples = _examples(table, fail)
+    keep = table.get("keep", [])
+    if not all(isinstance(k, str) and k for k in keep):
+        raise fail("'keep' must be a list of non-empty strings", "keep")
+    return Rule(
+        code=code,
+        category=table["category"],
+        description=table["description"].strip(),
+        rationale=table.get("rationale", "").strip(),
+        kind=kind,
+        anchors=anchors,
+        pattern=pattern,
+        end=end,
+        max_lines=table.get("max_lines", 0),
+        max_len=table.get("max_len", 0),
+        whole_line=table.get("whole_line", False),
+        where=where,
+        window=table.get("window", 0),
+        examples=examples,
+        keep=tuple(keep),
+        source=f"{locator.path}:{locator.line_of(index)}",
+        trimmed_anchors=frozenset(trim(a) for a in anchors),
+        raw=table,
+    )
+
+
+def _phrases(table: dict, key: str, fail) -> tuple[str, ...]:
+    values = table.get(key, [])
+    if not all(isinstance(v, str) for v in values):
+        raise fail(f"'{key}' must be a list of strings", key)
+    phrases = tuple(dict.fromkeys(normalize(v) for v in values))
+    if any(not p for p in phrases):
+        raise fail(f"'{key}' has an empty phrase", key)
+    return phrases
+
+
+def _examples(table: dict, fail) -> tuple[Example, ...]:
+    examples = []
+    for item in table["examples"]:
+        if isinstance(item, str) and item:
+            examples.append(Example(item))
+        elif isinstance(item, dict) and set(item) <= {"text", "clean"} and isinstance(item.get("text"), str):
+            if not isinstance(item.get("clean", ""), str):
+                raise fail("an example's 'clean' must be a string", "examples")
+            examples.append(Example(item["text"], item.get("clean", "")))
+        else:
+            raise fail("each example is a string or a table { text = ..., clean = ... }", "examples")
+    if not examples:
+        raise fail("'examples' must not be empty", "examples")
+    return tuple(examples)
+
+
+# --- the registry -------------------------------------------------------------------------
+
+
+def shipped_dir() -> Path:
+    """The shipped patterns: package data when installed, the repo's patterns/ in a checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "patterns"
+    return installed if installed.is_dir() else here.parent / "patterns"
+
+
+def shipped_files() -> list[Path]:
+    return sorted(shipped_dir().glob("*.toml"))
+
+
+def load_rules(paths: list[Path]) -> list[Rule]:
+    """Load several rule files; codes must be unique across all of them. Sorted by code."""
+    rules: dict[str, Rule] = {}
+    for path in paths:
+        for rule in load_file(Path(path)):
+            if rule.code in rules:
+                raise CleanerError(
+                    f"{rule.source}: duplicate code {rule.code} (first defined at {rules[rule.code].source})", 2
+                )
+            rules[rule.code] = rule
+    return sorted(rules.values(), key=lambda r: r.code)
+
+
+def load_library(extra: list[Path] | None = None, shipped: bool = True) -> list[Rule]:
+    """The shipped rules plus the user's rule files."""
+    return load_rules((shipped_files() if shipped else []) + list(extra or []))
+
+
+def select_rules(rules: list[Rule], select: list[str] | None = None, ignore: list[str] | None = None) -> list[Rule]:
+    """Resolve --select / --ignore tokens (codes, code prefixes, category names, or ALL)."""
+    chosen = rules if not select else [r for r in rules if any(_matches(r, t) for t in _tokens(rules, select))]
+    dropped = _tokens(rules, ignore or [])
+    return [r for r in chosen if not any(_matches(r, t) for t in dropped)]
+
+
+def _tokens(rules: list[Rule], values: list[str]) -> list[str]:
+    tokens = [t.strip() for value in values for t in value.split(",") if t.strip()]
+    for token in tokens:
+        if not any(_matches(r, token) for r in rules):
+            known = sorted({r.code for r in rules} | {r.code[:3] for r in rules} | {r.category for r in rules})
+            close = difflib.get_close_matches(token.upper(), known, n=3, cutoff=0.5)
+            close += [k for k in difflib.get_close_matches(token.lower(), known, n=3, cutoff=0.5) if k not in close]
+            hint = f" (did you mean: {', '.join(close[:3])}?)" if close else ""
+            raise CleanerError(f"unknown rule code or prefix '{token}'{hint}", exit_code=2)
+    return tokens
+
+
+def _matches(rule: Rule, token: str) -> bool:
+    return token.upper() == "ALL" or rule.code.startswith(token.upper()) or rule.category == token.lower()
