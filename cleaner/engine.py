@@ -58,52 +58,71 @@ class Engine:
     def __init__(self, rules: list[Rule]):
         self.rules = rules
         self.matcher = Matcher(rules)
+        # How many kept lines from a document's start matter to `where = "head"` rules.
+        self.head_window = max((r.window for r in rules if r.where == "head"), default=0)
 
-    def decide(self, buf: bytes, first_line: int, at_end: bool) -> tuple[list[Removal], int]:
-        """Removals in buf, and the offset up to which everything is decided.
+    def decide(self, buf: bytes, first_line: int, at_end: bool, head_kept: int = 0) -> tuple[list[Removal], int, int]:
+        """Removals in buf, the offset up to which everything is decided, and how many kept
+        non-blank lines (up to the head window) the document has by then.
 
-        `first_line` is the document line number (from 0) of the buffer's first line; `at_end`
-        says the buffer runs to the end of the document.
+        `first_line` is the document line number (from 0) of the buffer's first line, `head_kept`
+        the kept non-blank lines before it; `at_end` says the buffer runs to the end of the document.
         """
         candidates = self.matcher.scan(buf)
-        total = buf.count(b"\n") + (1 if buf and not buf.endswith(b"\n") else 0)
-        context = _Context(self.rules, buf, candidates, first_line, total, at_end)
-        removals: list[Removal] = []
-        covered = -1  # lines up to here are already gone with a block
+        context = _Context(self, buf, candidates, first_line, at_end, head_kept)
+        covered = -1  # lines up to here are already gone with a block or tail
+        decided = len(buf)
         for position, candidate in enumerate(candidates):
             if candidate.index <= covered:
                 continue
             try:
-                found, covered_to = context.decide_line(position)
+                found, last = context.evaluate(position)
             except _Defer:
-                return removals, candidate.start
-            removals.extend(found)
-            covered = max(covered, covered_to)
-        return removals, len(buf)
+                decided = candidate.start
+                break
+            context.removals.extend(found)
+            covered = max(covered, last)
+        head = context.kept_lines(0, decided, self.head_window, head_kept) if self.head_window else 0
+        return context.removals, decided, head
 
 
 class _Context:
-    """Everything one buffer's decisions need."""
+    """Everything one buffer's decisions need.
 
-    def __init__(self, rules, buf, candidates, first_line, total, at_end):
-        self.rules = rules
+    Line counts that guards compare with (`window`, a tail's `max_lines`) count only non-blank
+    lines that stay, so that cleaning a cleaned text changes nothing.
+    """
+
+    def __init__(self, engine: Engine, buf: bytes, candidates: list[Candidate], first_line, at_end, head_kept):
+        self.rules = engine.rules
         self.buf = buf
         self.candidates = candidates
+        self.by_index = {c.index: p for p, c in enumerate(candidates)}
         self.first_line = first_line
-        self.total = total
+        self.total = buf.count(b"\n") + (1 if buf and not buf.endswith(b"\n") else 0)
         self.at_end = at_end
+        self.head_kept = head_kept
+        self.removals: list[Removal] = []
+        self._lines: dict[int, _Line] = {}
+        self._goes: dict[int, int | None] = {}
 
-    def decide_line(self, position: int) -> tuple[list[Removal], int]:
+    def line(self, position: int) -> _Line:
+        if position not in self._lines:
+            self._lines[position] = _Line(self.buf, self.candidates[position])
+        return self._lines[position]
+
+    def evaluate(self, position: int) -> tuple[list[Removal], int]:
+        """The removals for one candidate line and the last line they touch."""
         candidate = self.candidates[position]
-        line = _Line(self.buf, candidate)
+        line = self.line(position)
         tails, blocks, whole, spans = [], [], [], []
         for rule_position in candidate.starts:
             rule = self.rules[rule_position]
             found = rule.find(line.norm)
-            if not found or not self._placed(rule, candidate.index):
+            if not found or not self._placed(rule, candidate):
                 continue
             if rule.kind == "tail":
-                if self._within_last(candidate.index, rule.max_lines):
+                if self._near_end(candidate.index, rule.max_lines):
                     tails.append(rule)
             elif rule.kind == "block":
                 blocks.append(self._block(rule, rule_position, line, found[0], position))
@@ -112,11 +131,10 @@ class _Context:
             else:
                 spans.extend((start, end, rule) for start, end in found)
         if tails:
-            end = len(self.buf)
-            return [Removal(candidate.start, end, tails[0], self._number(candidate), True)], self.total
+            return [Removal(candidate.start, len(self.buf), tails[0], self._number(candidate), True)], self.total
         if blocks:
-            removal, last_index = blocks[0]
-            return [removal], last_index
+            removal, last = blocks[0]
+            return [removal], last
         if whole:
             return [self._whole_line(candidate, whole[0])], candidate.index
         if spans:
@@ -125,21 +143,73 @@ class _Context:
 
     # --- where a rule may act ---------------------------------------------------------------
 
-    def _placed(self, rule: Rule, index: int) -> bool:
+    def _placed(self, rule: Rule, candidate: Candidate) -> bool:
         if rule.where == "head":
-            return self.first_line + index < rule.window
+            if self.first_line + candidate.index < rule.window:
+                return True
+            return self.kept_lines(0, candidate.start, rule.window, self.head_kept) < rule.window
         if rule.where == "tail":
-            return self._within_last(index, rule.window)
+            return self._near_end(candidate.index, rule.window)
         return True
 
-    def _within_last(self, index: int, lines: int) -> bool:
-        """Whether the document ends at most `lines` lines from this one (this one included)."""
-        remaining = self.total - index
-        if remaining > lines:
+    def _near_end(self, index: int, lines: int) -> bool:
+        """Whether at most `lines` kept lines, this one included, remain in the document."""
+        if self.total - index > lines and 1 + self._kept_after(index, lines) > lines:
             return False
         if not self.at_end:
-            raise _Defer
+            raise _Defer  # the document may go on past this buffer
         return True
+
+    def _kept_after(self, index: int, cap: int) -> int:
+        """Non-blank lines after line `index` that no rule removes (counting stops past cap)."""
+        count = 0
+        position = self._line_end(self.candidates[self.by_index[index]])
+        number = index + 1
+        while position < len(self.buf) and count <= cap:
+            newline = self.buf.find(b"\n", position)
+            end = len(self.buf) if newline < 0 else newline
+            skip_to = self._removed_through(number)
+            if skip_to is not None:
+                number, position = self._skip_lines(number, position, skip_to)
+                continue
+            if self.buf[position:end].strip():
+                count += 1
+            position, number = end + 1, number + 1
+        return count
+
+    def _removed_through(self, index: int) -> int | None:
+        """If rules remove line `index` whole, the offset where what they remove ends."""
+        position = self.by_index.get(index)
+        if position is None:
+            return None
+        if position not in self._goes:
+            found, _ = self.evaluate(position)
+            whole = [r for r in found if r.whole_lines]
+            self._goes[position] = whole[-1].end if whole else None
+        return self._goes[position]
+
+    def _skip_lines(self, number: int, position: int, offset: int) -> tuple[int, int]:
+        """Move to the first line at or after `offset` (a removal's end)."""
+        if offset >= len(self.buf):
+            return number, len(self.buf)
+        number += self.buf.count(b"\n", position, offset)
+        line_start = self.buf.rfind(b"\n", 0, offset) + 1
+        if line_start < offset:  # the removal ended inside a line: what is left of it stays
+            return number, line_start
+        return number, offset
+
+    def kept_lines(self, start: int, stop: int, cap: int, base: int = 0) -> int:
+        """`base` plus the non-blank lines in buf[start:stop] not removed so far (up to cap)."""
+        count = base
+        removals = [r for r in self.removals if r.whole_lines]
+        while start < stop and count < cap:
+            newline = self.buf.find(b"\n", start, stop)
+            end = stop if newline < 0 else newline + 1
+            gone = any(r.start <= start and r.end >= end for r in removals)
+            if not gone and self.buf[start:end].strip():
+                count += 1
+            start = end
+        return min(count, cap)
 
     # --- removals ---------------------------------------------------------------------------
 
@@ -157,16 +227,21 @@ class _Context:
         text = line.text
         cuts: list[list] = []
         for start, end, rule in sorted(spans, key=lambda s: (s[0], s[1])):
-            start, end = line.original(start), line.original(end)
-            start, end = _widen(text, start, end)
+            start, end = _widen(text, line.original(start), line.original(end))
             if cuts and start <= cuts[-1][1]:
                 cuts[-1][1] = max(cuts[-1][1], end)
             else:
                 cuts.append([start, end, rule])
-        left = "".join(text[previous_end:start] for previous_end, (start, _, _) in zip([0] + [c[1] for c in cuts], cuts))
-        left += text[cuts[-1][1] :]
-        if not left.strip():
+        rest = "".join(text[a:b] for a, b in zip([0] + [c[1] for c in cuts], [c[0] for c in cuts] + [len(text)]))
+        if not rest.strip():
             return [self._whole_line(line.candidate, cuts[0][2])]
+        # What the cuts leave may itself be a noise line (cleaning twice must change nothing).
+        rest_norm, _ = normalize_line(rest)
+        for rule_position in line.candidate.starts:
+            rule = self.rules[rule_position]
+            if rule.kind == "line" and not rule.needs_lookahead and rule.find(rest_norm):
+                if self._placed(rule, line.candidate):
+                    return [self._whole_line(line.candidate, rule)]
         number = self._number(line.candidate)
         return [Removal(line.byte_offset(s), line.byte_offset(e), rule, number, False) for s, e, rule in cuts]
 
@@ -180,11 +255,12 @@ class _Context:
         if end_here is not None:
             return self._cut(line, hit[0], line, end_here, rule), start_line.index
         limit = start_line.index + rule.max_lines
-        for later in self.candidates[position + 1 :]:
+        for later_position in range(position + 1, len(self.candidates)):
+            later = self.candidates[later_position]
             if later.index > limit:
                 break
             if rule_position in later.ends:
-                end_line = _Line(self.buf, later)
+                end_line = self.line(later_position)
                 end = rule.find_end(end_line.norm)
                 if end is not None:
                     return self._cut(line, hit[0], end_line, end, rule), later.index
@@ -229,6 +305,7 @@ class DocumentCleaner:
         self.on_removal = on_removal
         self.carry = b""
         self.line = 0
+        self.head_kept = 0
 
     def feed(self, chunk: bytes) -> None:
         buf = self.carry + chunk if self.carry else chunk
@@ -240,7 +317,7 @@ class DocumentCleaner:
         self.out.end_document()
 
     def _process(self, buf: bytes, at_end: bool) -> int:
-        removals, decided = self.engine.decide(buf, self.line, at_end)
+        removals, decided, self.head_kept = self.engine.decide(buf, self.line, at_end, self.head_kept)
         position = 0
         for removal in removals:
             self.out.kept(buf, position, removal.start)

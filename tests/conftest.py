@@ -1,0 +1,34 @@
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from cleaner import Cleaner, load_rules
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "seeds"
+
+
+def write_rules(tmp_path: Path, toml: str, name: str = "rules.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(toml), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def make_cleaner(tmp_path):
+    """A Cleaner over rules written inline in a test, without the shipped library."""
+
+    def make(toml: str) -> Cleaner:
+        return Cleaner(rules=load_rules([write_rules(tmp_path, toml)]))
+
+    return make
+
+
+def seed_files() -> list[Path]:
+    files = sorted(p for p in SEEDS.glob("*.txt") if not p.name.endswith(".clean.txt"))
+    if not files:
+        if os.environ.get("CLEANER_REQUIRE_SEEDS"):
+            pytest.fail(f"seed fixtures missing: {SEEDS}")
+        pytest.skip(f"seed fixtures not found beside the checkout ({SEEDS})")
+    return files

@@ -1,0 +1,197 @@
+"""What each rule kind and guard does to a document, on rules written inline."""
+
+import pytest
+
+from cleaner import Report
+
+LINE = """
+[[rule]]
+code = "ADV001"
+category = "ads"
+description = "Advertisement label"
+kind = "line"
+anchors = ["advertisement"]
+whole_line = true
+examples = ["Advertisement"]
+"""
+
+SPAN = """
+[[rule]]
+code = "SUP001"
+category = "support"
+description = "Appeal sign-off glued to the first sentence"
+kind = "span"
+anchors = ["your support makes all the difference."]
+examples = ["Your support makes all the difference."]
+"""
+
+BLOCK = """
+[[rule]]
+code = "SUP002"
+category = "support"
+description = "Appeal block"
+kind = "block"
+anchors = ["your support helps us to tell the story"]
+end = ["your support makes all the difference."]
+max_lines = 4
+max_len = 60
+examples = ["Your support helps us to tell the story\\nYour support makes all the difference."]
+"""
+
+TAIL = """
+[[rule]]
+code = "COM001"
+category = "comments"
+description = "Comment section"
+kind = "tail"
+anchors = ["join the conversation"]
+max_lines = 3
+max_len = 40
+examples = ["Join the conversation\\n3 comments"]
+"""
+
+METER = """
+[[rule]]
+code = "PAY001"
+category = "paywall"
+description = "Meter"
+kind = "line"
+anchors = ["free articles"]
+regex = '''you've read \\d* ?of \\d* ?free articles'''
+max_len = 100
+examples = ["You've read 3 of 5 free articles."]
+"""
+
+
+def test_line_rule_drops_the_line_and_tidies_blank_lines(make_cleaner):
+    cleaner = make_cleaner(LINE)
+    assert cleaner.clean_text("First.\n\nAdvertisement\n\nSecond.\n") == "First.\n\nSecond.\n"
+
+
+def test_whole_line_guard_keeps_the_word_inside_prose(make_cleaner):
+    cleaner = make_cleaner(LINE)
+    text = "The advertisement ran for a week.\n"
+    assert cleaner.clean_text(text) == text
+    assert cleaner.clean_text("ADVERTISEMENT:\n") == ""
+    assert cleaner.clean_text("  — Advertisement —\n") == ""
+
+
+def test_span_rule_cuts_only_the_glued_noise(make_cleaner):
+    cleaner = make_cleaner(SPAN)
+    glued = "Your support makes all the difference.Security forces moved in.\n"
+    assert cleaner.clean_text(glued) == "Security forces moved in.\n"
+    trailing = "Security forces moved in. Your support makes all the difference.\n"
+    assert cleaner.clean_text(trailing) == "Security forces moved in.\n"
+
+
+def test_block_runs_from_start_to_end_phrase_and_keeps_the_rest_of_the_end_line(make_cleaner):
+    cleaner = make_cleaner(BLOCK)
+    text = (
+        "Title\n"
+        "Your support helps us to tell the story\n"
+        "We need reporters.\n"
+        "Your support makes all the difference.Troops moved in.\n"
+        "More.\n"
+    )
+    assert cleaner.clean_text(text) == "Title\nTroops moved in.\nMore.\n"
+
+
+def test_block_without_end_in_reach_acts_as_a_line_rule(make_cleaner):
+    cleaner = make_cleaner(BLOCK)
+    text = "Your support helps us to tell the story\n" + "Real line.\n" * 6 + "Your support makes all the difference.\n"
+    assert cleaner.clean_text(text) == "Real line.\n" * 6 + "Your support makes all the difference.\n"
+
+
+def test_tail_only_near_the_end_of_the_document(make_cleaner):
+    cleaner = make_cleaner(TAIL)
+    near = "Story.\nJoin the conversation\n3 comments\n"
+    assert cleaner.clean_text(near) == "Story.\n"
+    far = "Story.\nJoin the conversation\none\ntwo\nthree\n"
+    assert cleaner.clean_text(far) == far
+
+
+def test_tail_acts_per_document_with_a_separator(make_cleaner):
+    from cleaner.reader import separator_pattern
+
+    cleaner = make_cleaner(TAIL)
+    text = "A.\nJoin the conversation\n\f\nB.\nJoin the conversation\nx\ny\nz\n"
+    cleaned = cleaner.clean_text(text, separator=separator_pattern("\\f"))
+    assert cleaned == "A.\n\f\nB.\nJoin the conversation\nx\ny\nz\n"
+
+
+def test_regex_confirms_templated_rules_and_normalisation_applies(make_cleaner):
+    cleaner = make_cleaner(METER)
+    assert cleaner.clean_text("You\u2019ve read\u00a0\u00a0of\u00a0\u00a0free articles. Subscribe.\nText.\n") == "Text.\n"
+    assert cleaner.clean_text("YOU'VE  READ 3 OF 5 FREE ARTICLES\nText.\n") == "Text.\n"
+    kept = "The site offers five free articles a month.\n"
+    assert cleaner.clean_text(kept) == kept
+
+
+def test_anchors_respect_word_boundaries(make_cleaner):
+    cleaner = make_cleaner(
+        """
+        [[rule]]
+        code = "COM002"
+        category = "comments"
+        description = "Comments label"
+        kind = "line"
+        anchors = ["comments"]
+        max_len = 20
+        examples = ["Comments"]
+        """
+    )
+    assert cleaner.clean_text("Commentsgo\n") == "Commentsgo\n"
+    assert cleaner.clean_text("Comments (12)\n") == ""
+
+
+def test_head_and_tail_windows(make_cleaner):
+    cleaner = make_cleaner(
+        """
+        [[rule]]
+        code = "REL001"
+        category = "related"
+        description = "Related label near the top"
+        kind = "line"
+        anchors = ["related"]
+        whole_line = true
+        where = "head"
+        window = 2
+        examples = ["Related"]
+        """
+    )
+    assert cleaner.clean_text("Related\nA.\nB.\n") == "A.\nB.\n"
+    assert cleaner.clean_text("A.\nB.\nRelated\n") == "A.\nB.\nRelated\n"
+
+
+def test_crlf_and_missing_final_newline_are_preserved(make_cleaner):
+    cleaner = make_cleaner(LINE)
+    assert cleaner.clean_text("One.\r\nAdvertisement\r\nTwo.") == "One.\r\nTwo."
+    assert cleaner.clean_text("One.\r\nAdvertisement") == "One.\r\n"
+
+
+def test_invalid_utf8_passes_through(make_cleaner):
+    cleaner = make_cleaner(LINE)
+    data = b"Caf\xe9 \xff\xfe news.\nAdvertisement\n\xc3\x28 end\n"
+    assert cleaner.clean_bytes(data) == b"Caf\xe9 \xff\xfe news.\n\xc3\x28 end\n"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("A.\n\nAdvertisement\n\nB.\n", "A.\n\nB.\n"),  # no doubled blank line
+        ("Advertisement\n\nA.\n", "A.\n"),  # no new leading blank line
+        ("A.\n\nAdvertisement\n\n", "A.\n"),  # no new trailing blank lines
+        ("A.\n\n\nB.\n", "A.\n\n\nB.\n"),  # blank lines that were there stay
+        ("\nA.\nAdvertisement\n", "\nA.\n"),
+        ("A.\nAdvertisement\nB.\n", "A.\nB.\n"),
+    ],
+)
+def test_blank_lines_after_removal(make_cleaner, text, expected):
+    assert make_cleaner(LINE).clean_text(text) == expected
+
+
+def test_report_records_each_removal(make_cleaner):
+    cleaner = make_cleaner(LINE + TAIL)
+    report = Report()
+    cleaner.clean_text("A.\nAdvertisement\nB.\nJoin the conversation\n2 comments\n", report=report)
+    assert dict(report.counts) == {"ADV001": 1, "COM001": 1}

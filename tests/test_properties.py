@@ -1,0 +1,154 @@
+"""Properties that hold for any input: the engine only ever removes, and removes the same way
+whatever the chunk size, and cleaning twice changes nothing."""
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from cleaner import Cleaner, load_rules
+
+RULES = """
+[[rule]]
+code = "ADV001"
+category = "ads"
+description = "Advertisement label"
+kind = "line"
+anchors = ["advertisement"]
+whole_line = true
+examples = ["Advertisement"]
+
+[[rule]]
+code = "SUP001"
+category = "support"
+description = "Appeal block"
+kind = "block"
+anchors = ["your support helps us"]
+end = ["makes all the difference."]
+max_lines = 3
+max_len = 40
+examples = ["Your support helps us\\nmakes all the difference."]
+
+[[rule]]
+code = "SUP002"
+category = "support"
+description = "Glued sign-off"
+kind = "span"
+anchors = ["thanks for reading!"]
+examples = ["Thanks for reading!"]
+
+[[rule]]
+code = "COM001"
+category = "comments"
+description = "Comment section"
+kind = "tail"
+anchors = ["join the conversation"]
+max_lines = 3
+max_len = 40
+examples = ["Join the conversation"]
+
+[[rule]]
+code = "REL001"
+category = "related"
+description = "Related label near the top"
+kind = "line"
+anchors = ["related"]
+whole_line = true
+where = "head"
+window = 3
+examples = ["Related"]
+
+[[rule]]
+code = "SHR001"
+category = "share"
+description = "Share label near the end"
+kind = "line"
+anchors = ["share this"]
+whole_line = true
+where = "tail"
+window = 2
+examples = ["Share this"]
+"""
+
+NOISE = [
+    "Advertisement",
+    "ADVERTISEMENT:",
+    "Your support helps us",
+    "makes all the difference.",
+    "makes all the difference.The story goes on",
+    "Thanks for reading!",
+    "Thanks for reading!The story goes on",
+    "Words before. Thanks for reading!",
+    "Join the conversation",
+    "Related",
+    "Share this",
+    "Share\u00a0this",
+]
+WORDS = st.sampled_from(["the", "council", "voted", "on", "Tuesday", "café", "\u201cno\u201d", "\u2014", "ad", "share"])
+CONTENT = st.lists(WORDS, min_size=1, max_size=6).map(" ".join)
+BLANK = st.sampled_from(["", " ", "\t"])
+LINES = st.lists(st.one_of(st.sampled_from(NOISE), CONTENT, BLANK), max_size=14)
+
+
+@st.composite
+def documents(draw) -> bytes:
+    lines = draw(LINES)
+    ending = draw(st.sampled_from(["\n", "\r\n"]))
+    text = ending.join(lines) + draw(st.sampled_from([ending, ""]))
+    data = text.encode()
+    if draw(st.booleans()) and data:
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + draw(st.sampled_from([b"\xff", b"\xc3(", b"\xe2\x80"])) + data[at:]
+    return data
+
+
+def cleaner() -> Cleaner:
+    import pathlib
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = pathlib.Path(folder) / "rules.toml"
+        path.write_text(RULES, encoding="utf-8")
+        return Cleaner(rules=load_rules([path]))
+
+
+CLEANER = cleaner()
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def is_subsequence(small: bytes, big: bytes) -> bool:
+    remaining = iter(big)
+    return all(byte in remaining for byte in small)
+
+
+@SETTINGS
+@given(documents())
+def test_cleaning_is_idempotent(data):
+    once = CLEANER.clean_bytes(data)
+    assert CLEANER.clean_bytes(once) == once
+
+
+@SETTINGS
+@given(documents())
+def test_output_is_the_input_with_pieces_removed(data):
+    assert is_subsequence(CLEANER.clean_bytes(data), data)
+
+
+@SETTINGS
+@given(documents(), st.integers(1, 64))
+def test_result_does_not_depend_on_chunk_size(data, chunk_size):
+    assert CLEANER.clean_bytes(data, chunk_size=chunk_size) == CLEANER.clean_bytes(data)
+
+
+@SETTINGS
+@given(st.binary(max_size=300))
+def test_input_without_hits_is_byte_identical(data):
+    assume(not CLEANER.engine.matcher.scan(data))
+    assert CLEANER.clean_bytes(data) == data
+    assert CLEANER.clean_bytes(data, chunk_size=3) == data
+
+
+@SETTINGS
+@given(documents())
+def test_crlf_lines_keep_their_endings(data):
+    assume(b"\r\n" in data and data.count(b"\n") == data.count(b"\r\n"))
+    out = CLEANER.clean_bytes(data)
+    assert out.count(b"\n") == out.count(b"\r\n")
