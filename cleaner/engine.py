@@ -9,6 +9,7 @@ at a chunk boundary, and the result does not depend on the chunk size.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -68,43 +69,74 @@ class Engine:
         `first_line` is the document line number (from 0) of the buffer's first line, `head_kept`
         the kept non-blank lines before it; `at_end` says the buffer runs to the end of the document.
         """
-        candidates = self.matcher.scan(buf)
-        context = _Context(self, buf, candidates, first_line, at_end, head_kept)
-        covered = -1  # lines up to here are already gone with a block or tail
+        context = _Context(self, buf, self.matcher.scan(buf), first_line, at_end, head_kept)
+        outcomes = context.settle()
+        removals: list[Removal] = []
         decided = len(buf)
-        for position, candidate in enumerate(candidates):
-            if candidate.index <= covered:
-                continue
-            try:
-                found, last = context.evaluate(position)
-            except _Defer:
-                decided = candidate.start
+        for position, outcome in sorted(outcomes.items()):
+            if outcome is None:
+                decided = context.candidates[position].start
                 break
-            context.removals.extend(found)
-            covered = max(covered, last)
+            removals.extend(outcome)
+        context.gone = sorted((r.start, r.end) for r in removals if r.whole_lines)
         head = context.kept_lines(0, decided, self.head_window, head_kept) if self.head_window else 0
-        return context.removals, decided, head
+        return removals, decided, head
+
+
+_DEFERRED = None
+_MAX_ROUNDS = 64
 
 
 class _Context:
     """Everything one buffer's decisions need.
 
-    Line counts that guards compare with (`window`, a tail's `max_lines`) count only non-blank
-    lines that stay, so that cleaning a cleaned text changes nothing.
+    Position guards (`window`, a tail's `max_lines`) count only non-blank lines that stay, so
+    that cleaning a cleaned text changes nothing. What stays depends on those same guards, so
+    the decisions are made in rounds, each counting with the removals of the round before,
+    until nothing changes. Removing lines only ever brings more lines within a window, so the
+    rounds settle; almost every buffer needs one round, as no count was taken.
     """
 
     def __init__(self, engine: Engine, buf: bytes, candidates: list[Candidate], first_line, at_end, head_kept):
         self.rules = engine.rules
         self.buf = buf
         self.candidates = candidates
-        self.by_index = {c.index: p for p, c in enumerate(candidates)}
         self.first_line = first_line
         self.total = buf.count(b"\n") + (1 if buf and not buf.endswith(b"\n") else 0)
         self.at_end = at_end
         self.head_kept = head_kept
-        self.removals: list[Removal] = []
         self._lines: dict[int, _Line] = {}
-        self._goes: dict[int, int | None] = {}
+        self.gone: list[tuple[int, int]] = []  # whole-line removals of the round before
+        self.unsure: set[int] = set()  # starts of the lines the round before deferred
+        self.counted = False
+
+    def settle(self) -> dict[int, list[Removal] | None]:
+        """Each candidate's removals (None: deferred), once the rounds agree."""
+        previous = None
+        for _ in range(_MAX_ROUNDS):
+            self.counted = False
+            outcomes = self._round()
+            if not self.counted or outcomes == previous:
+                break
+            previous = outcomes
+            self.gone = sorted((r.start, r.end) for found in outcomes.values() if found for r in found if r.whole_lines)
+            self.unsure = {self.candidates[p].start for p, found in outcomes.items() if found is _DEFERRED}
+        return outcomes
+
+    def _round(self) -> dict[int, list[Removal] | None]:
+        outcomes: dict[int, list[Removal] | None] = {}
+        covered = -1  # lines up to here are already gone with a block or tail
+        for position, candidate in enumerate(self.candidates):
+            if candidate.index <= covered:
+                continue
+            try:
+                found, last = self.evaluate(position)
+            except _Defer:
+                outcomes[position] = _DEFERRED
+                continue
+            outcomes[position] = found
+            covered = max(covered, last)
+        return outcomes
 
     def line(self, position: int) -> _Line:
         if position not in self._lines:
@@ -122,7 +154,7 @@ class _Context:
             if not found or not self._placed(rule, candidate):
                 continue
             if rule.kind == "tail":
-                if self._near_end(candidate.index, rule.max_lines):
+                if self._near_end(candidate, rule.max_lines):
                     tails.append(rule)
             elif rule.kind == "block":
                 blocks.append(self._block(rule, rule_position, line, found[0], position))
@@ -149,67 +181,42 @@ class _Context:
                 return True
             return self.kept_lines(0, candidate.start, rule.window, self.head_kept) < rule.window
         if rule.where == "tail":
-            return self._near_end(candidate.index, rule.window)
+            return self._near_end(candidate, rule.window)
         return True
 
-    def _near_end(self, index: int, lines: int) -> bool:
+    def _near_end(self, candidate: Candidate, lines: int) -> bool:
         """Whether at most `lines` kept lines, this one included, remain in the document."""
-        if self.total - index > lines and 1 + self._kept_after(index, lines) > lines:
+        if self.total - candidate.index > lines and 1 + self._kept_after(candidate, lines) > lines:
             return False
         if not self.at_end:
             raise _Defer  # the document may go on past this buffer
         return True
 
-    def _kept_after(self, index: int, cap: int) -> int:
-        """Non-blank lines after line `index` that no rule removes (counting stops past cap)."""
-        count = 0
-        position = self._line_end(self.candidates[self.by_index[index]])
-        number = index + 1
-        while position < len(self.buf) and count <= cap:
-            newline = self.buf.find(b"\n", position)
-            end = len(self.buf) if newline < 0 else newline
-            skip_to = self._removed_through(number)
-            if skip_to is not None:
-                number, position = self._skip_lines(number, position, skip_to)
-                continue
-            if self.buf[position:end].strip():
-                count += 1
-            position, number = end + 1, number + 1
-        return count
-
-    def _removed_through(self, index: int) -> int | None:
-        """If rules remove line `index` whole, the offset where what they remove ends."""
-        position = self.by_index.get(index)
-        if position is None:
-            return None
-        if position not in self._goes:
-            found, _ = self.evaluate(position)
-            whole = [r for r in found if r.whole_lines]
-            self._goes[position] = whole[-1].end if whole else None
-        return self._goes[position]
-
-    def _skip_lines(self, number: int, position: int, offset: int) -> tuple[int, int]:
-        """Move to the first line at or after `offset` (a removal's end)."""
-        if offset >= len(self.buf):
-            return number, len(self.buf)
-        number += self.buf.count(b"\n", position, offset)
-        line_start = self.buf.rfind(b"\n", 0, offset) + 1
-        if line_start < offset:  # the removal ended inside a line: what is left of it stays
-            return number, line_start
-        return number, offset
+    def _kept_after(self, candidate: Candidate, cap: int) -> int:
+        """Non-blank lines after this one that stay (counting stops past cap)."""
+        return self._count_kept(self._line_end(candidate), len(self.buf), cap + 1, unsure_defers=True)
 
     def kept_lines(self, start: int, stop: int, cap: int, base: int = 0) -> int:
-        """`base` plus the non-blank lines in buf[start:stop] not removed so far (up to cap)."""
-        count = base
-        removals = [r for r in self.removals if r.whole_lines]
+        """`base` plus the non-blank lines in buf[start:stop] that stay (up to cap)."""
+        return min(cap, base + self._count_kept(start, stop, cap - base, unsure_defers=False))
+
+    def _count_kept(self, start: int, stop: int, cap: int, unsure_defers: bool) -> int:
+        self.counted = True
+        count = 0
         while start < stop and count < cap:
+            if unsure_defers and start in self.unsure:
+                raise _Defer  # a line whose fate is not known yet
             newline = self.buf.find(b"\n", start, stop)
             end = stop if newline < 0 else newline + 1
-            gone = any(r.start <= start and r.end >= end for r in removals)
-            if not gone and self.buf[start:end].strip():
+            if self.buf[start:end].strip() and not self._gone(start, end):
                 count += 1
             start = end
-        return min(count, cap)
+        return count
+
+    def _gone(self, start: int, end: int) -> bool:
+        """Whether the round before removed the whole line buf[start:end]."""
+        index = bisect_right(self.gone, (start, len(self.buf) + 1)) - 1
+        return index >= 0 and self.gone[index][1] >= end
 
     # --- removals ---------------------------------------------------------------------------
 

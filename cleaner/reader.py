@@ -20,10 +20,14 @@ class Separator(NamedTuple):
 
 
 def line_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """Chunks of about `size` bytes that never split a line."""
+    """Chunks of at most about `size` bytes that never split a line.
+
+    It takes what the stream has (read1), so a slow producer in a pipeline is not waited on.
+    """
+    read = getattr(stream, "read1", stream.read)
     partial: list[bytes] = []
     while True:
-        data = stream.read(size)
+        data = read(size)
         if not data:
             break
         cut = data.rfind(b"\n") + 1

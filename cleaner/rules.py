@@ -305,8 +305,9 @@ def load_rules(paths: list[Path]) -> list[Rule]:
 
 
 def load_library(extra: list[Path] | None = None, shipped: bool = True) -> list[Rule]:
-    """The shipped rules plus the user's rule files."""
-    return load_rules((shipped_files() if shipped else []) + list(extra or []))
+    """The shipped rules plus the user's rule files (a shipped file named again counts once)."""
+    paths = (shipped_files() if shipped else []) + [Path(p) for p in extra or []]
+    return load_rules(list({p.resolve(): p for p in reversed(paths)}.values())[::-1])
 
 
 def select_rules(rules: list[Rule], select: list[str] | None = None, ignore: list[str] | None = None) -> list[Rule]:

@@ -1,6 +1,8 @@
 """Properties that hold for any input: the engine only ever removes, and removes the same way
 whatever the chunk size, and cleaning twice changes nothing."""
 
+import os
+
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -111,7 +113,7 @@ def cleaner() -> Cleaner:
 
 
 CLEANER = cleaner()
-SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=int(os.environ.get("CLEANER_PROPERTY_EXAMPLES", "400")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def is_subsequence(small: bytes, big: bytes) -> bool:
