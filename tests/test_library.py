@@ -1,0 +1,63 @@
+"""The shipped rule library: the seed dumps come out exactly as expected, every rule passes its
+own examples and keep-texts, and the library is broad enough to be worth shipping."""
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import cleaner
+from cleaner import Cleaner, load_library
+from cleaner.check import check_rules, format_failures
+from cleaner.rules import shipped_dir
+
+from conftest import seed_files
+
+LIBRARY = load_library()
+
+
+@pytest.mark.parametrize("chunk_size", [1 << 21, 1, 37])
+def test_seed_dumps_come_out_exactly_as_expected(chunk_size):
+    full = Cleaner()
+    for path in seed_files():
+        expected = path.with_name(path.stem + ".clean.txt").read_bytes()
+        assert full.clean_bytes(path.read_bytes(), chunk_size=chunk_size) == expected, path.name
+
+
+def test_check_rules_passes_on_the_shipped_library():
+    failures = check_rules(LIBRARY, LIBRARY)
+    assert not failures, "\n" + format_failures(failures)
+
+
+def test_every_rule_carries_its_own_tests():
+    thin = [r.code for r in LIBRARY if len(r.examples) < 2 or len(r.keep) < 1]
+    assert not thin, f"rules with fewer than 2 examples or no keep-text: {thin}"
+
+
+def test_library_breadth_and_consistent_prefixes():
+    assert len(LIBRARY) >= 60
+    categories = Counter(r.category for r in LIBRARY)
+    assert len(categories) >= 10, categories
+    prefixes = {}
+    for rule in LIBRARY:
+        prefixes.setdefault(rule.category, set()).add(rule.code[:3])
+    assert all(len(p) == 1 for p in prefixes.values()), prefixes
+
+
+def test_example_article_is_cleaned():
+    article = Path(__file__).resolve().parents[1] / "examples" / "article.txt"
+    text = article.read_text(encoding="utf-8")
+    cleaned = Cleaner().clean_text(text)
+    for noise in ("Your support helps us", "Advertisement", "Read more:", "free articles", "12 comments"):
+        assert noise not in cleaned
+    for content in ("Councillors in Port Alder voted", "asked residents to comment", "would share the cost"):
+        assert content in cleaned
+
+
+@pytest.mark.skipif(not os.environ.get("CLEANER_EXPECT_INSTALLED"), reason="only where the package is installed")
+def test_shipped_rules_come_from_the_installed_package():
+    package = Path(cleaner.__file__).resolve().parent
+    assert "site-packages" in package.parts
+    assert shipped_dir() == package / "patterns"
+    assert len(list(shipped_dir().glob("*.toml"))) >= 10
