@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from .matcher import Candidate, Matcher
-from .normalize import normalize_line
+from .normalize import normalize, origin_map
 from .output import TidyWriter, Write
 from .rules import Rule
 
@@ -39,15 +39,16 @@ class _Line:
         self.candidate = candidate
         raw = buf[candidate.start : candidate.end]
         self.text = raw.decode("utf-8", "surrogateescape").removesuffix("\r")
-        self.norm, self.origin = normalize_line(self.text)
+        self.norm = normalize(self.text)
+        self._origin: list[int] | None = None
 
-    def original(self, position: int) -> int:
-        """The index in `text` of a position in `norm` (the end of a span maps past its last char)."""
-        if self.origin is None:
-            return position
-        if position >= len(self.origin):
-            return len(self.text)
-        return self.origin[position]
+    def original(self, position: int, end: bool = False) -> int:
+        """The index in `text` of a position in `norm`; an `end` maps to just past its last character."""
+        if self._origin is None:
+            self._origin = origin_map(self.text, self.norm)
+        if end:
+            return self._origin[position - 1] + 1 if position > 0 else 0
+        return self._origin[position] if position < len(self._origin) else len(self.text)
 
     def byte_offset(self, char_index: int) -> int:
         if self.text.isascii():
@@ -234,7 +235,7 @@ class _Context:
         text = line.text
         cuts: list[list] = []
         for start, end, rule in sorted(spans, key=lambda s: (s[0], s[1])):
-            start, end = _widen(text, line.original(start), line.original(end))
+            start, end = _widen(text, line.original(start), line.original(end, end=True))
             if cuts and start <= cuts[-1][1]:
                 cuts[-1][1] = max(cuts[-1][1], end)
             else:
@@ -243,7 +244,7 @@ class _Context:
         if not rest.strip():
             return [self._whole_line(line.candidate, cuts[0][2])]
         # What the cuts leave may itself be a noise line (cleaning twice must change nothing).
-        rest_norm, _ = normalize_line(rest)
+        rest_norm = normalize(rest)
         for rule_position in line.candidate.starts:
             rule = self.rules[rule_position]
             if rule.kind == "line" and not rule.needs_lookahead and rule.find(rest_norm):
@@ -276,7 +277,7 @@ class _Context:
         return self._whole_line(start_line, rule), start_line.index  # no end in reach: as a line rule
 
     def _cut(self, first: _Line, start: int, last: _Line, end: int, rule: Rule) -> Removal:
-        start, end = first.original(start), last.original(end)
+        start, end = first.original(start), last.original(end, end=True)
         at_line_start = not first.text[:start].strip()
         rest = last.text[end:]
         if at_line_start:

@@ -1,24 +1,41 @@
-"""The one place that defines how text is compared: case, spaces, quotes, dashes.
+"""The one place that defines how text is compared: case, spaces, quotes, dashes, word edges.
 
-Two views are derived from the same table:
-- `normalize_line` (str): what rules see. Lower case, every space one plain space, plain quotes
-  and dashes, zero-width characters dropped. It also returns where each character came from, so
-  that a span found in the normalised line can be cut from the original.
+Two views are derived from the same tables:
+- `normalize_line` (str): what rules see. Lower case, every space one plain space (none at the
+  ends), plain quotes and dashes, zero-width characters dropped. `origin_map` says where each of
+  its characters came from, so that a span found there can be cut from the original line.
 - `scan_view` (bytes -> latin-1 str): what the automaton scans, whole chunks at a time, built
-  only from C-level bytes operations. Spaces are *deleted* there (so runs of spaces need no
-  squeezing); anchors are stored the same way by `scan_key`.
+  only from C-level bytes operations. Everything that is not a word character becomes one space
+  and every line is framed by spaces, so an anchor key framed by spaces (`scan_key`) only hits
+  whole words, as `is_word` defines them for the rules.
 """
 
 from __future__ import annotations
 
 import string
 
-SPACES = "\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006" \
-         "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+import numpy as np
+
+SPACES = (
+    "\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 DROPPED = "\u200b\u200c\u200d\u2060\ufeff\xad"
 SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2032\u02bc\u00b4`"
 DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"
 DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+
+
+def _symbols() -> str:
+    """Non-ASCII punctuation and symbols: word edges, like ASCII punctuation (bullets, arrows,
+    shapes, dingbats, the Latin-1 and General Punctuation signs)."""
+    ranges = [(0xA1, 0xBF), (0xD7, 0xD7), (0xF7, 0xF7), (0x2016, 0x205E), (0x2100, 0x215F),
+              (0x2190, 0x21FF), (0x2200, 0x22FF), (0x2500, 0x27BF)]
+    chars = (chr(c) for low, high in ranges for c in range(low, high + 1))
+    return "".join(c for c in chars if not c.isalnum() and c not in DROPPED)
+
+
+SYMBOLS = _symbols()
 
 # char -> replacement ("" drops it)
 CHAR_MAP: dict[str, str] = {
@@ -29,45 +46,46 @@ CHAR_MAP: dict[str, str] = {
     **{c: "-" for c in DASHES},
 }
 _TRANSLATE = str.maketrans({c: (r or None) for c, r in CHAR_MAP.items()})
+_NOT_WORD = frozenset(string.punctuation + string.whitespace + SYMBOLS)
 
 # What `whole_line` trims from both ends of a line before comparing it with an anchor.
-TRIM = string.whitespace + string.punctuation + "•·●◦▪▫■□►▶▸»«›‹→←|…✓✔★☆©®™"
+TRIM = string.whitespace + string.punctuation + SYMBOLS
+
+
+def is_word(char: str) -> bool:
+    """Letters and digits, and any non-ASCII character the scan cannot tell from one."""
+    return char.isalnum() or (char >= "\x80" and char not in _NOT_WORD)
 
 
 def normalize(text: str) -> str:
-    """Normalise a phrase (an anchor, an example): lower case, plain punctuation, single spaces."""
+    """The comparable form of a line or phrase: lower case, plain punctuation, single spaces."""
     return " ".join(text.lower().translate(_TRANSLATE).split())
 
 
-def normalize_line(line: str) -> tuple[str, list[int] | None]:
-    """Normalise one line; return it with the original index of each character.
+normalize_line = normalize
 
-    The index list is None when the normalised line lines up with the original one to one
-    (the common case: plain ASCII with single spaces).
-    """
-    if line.isascii() and "  " not in line and "\t" not in line:
-        lowered = line.lower()
-        if "\r" not in lowered and "\x0b" not in lowered and "\x0c" not in lowered:
-            return lowered, None
-    chars: list[str] = []
-    origin: list[int] = []
-    previous_space = False
+
+def origin_map(line: str, norm: str) -> list[int]:
+    """For each character of `norm` (= normalize(line)), its index in `line`."""
+    pairs = []  # (character, index in line), before spaces are squeezed
     for index, char in enumerate(line):
-        replacement = CHAR_MAP.get(char)
-        if replacement is None:
-            replacement = char.lower()
-        if not replacement:
-            continue
-        if replacement == " ":
-            if previous_space:
-                continue
+        for part in char.lower().translate(_TRANSLATE):
+            pairs.append((part, index))
+    origin = []
+    previous_space = True  # drops leading spaces
+    for part, index in pairs:
+        if part.isspace():
+            if not previous_space:
+                origin.append(index)
             previous_space = True
         else:
-            previous_space = False
-        for part in replacement:
-            chars.append(part)
             origin.append(index)
-    return "".join(chars), origin
+            previous_space = False
+    if origin and previous_space:
+        origin.pop()  # a trailing space
+    if len(origin) != len(norm):  # a case mapping that depends on context: keep what lines up
+        origin = (origin + [len(line)] * len(norm))[: len(norm)]
+    return origin
 
 
 def trim(text: str) -> str:
@@ -77,42 +95,87 @@ def trim(text: str) -> str:
 
 # --- the byte-level scan view -------------------------------------------------------------
 
-_ASCII_DELETE = bytes(ord(c) for c in SPACES if ord(c) < 128) + b" "
-_MULTIBYTE: list[tuple[bytes, bytes]] = sorted(
-    (
-        (c.encode(), b"" if r in ("", " ") else r.encode())
-        for c, r in CHAR_MAP.items()
-        if ord(c) >= 128
-    ),
-    key=lambda pair: pair[0],
+# ASCII punctuation and white space -> one space; letters, digits, line breaks and bytes of
+# multi-byte characters stay.
+_ASCII_MAP = bytes(b if (chr(b).isalnum() or b == 10 or b >= 128) else 32 for b in range(256))
+# Non-ASCII characters that are word edges (-> space) or dropped, by code point.
+_EDGE_POINTS = np.array(
+    sorted({ord(c) for c, r in CHAR_MAP.items() if ord(c) >= 128 and r} | {ord(c) for c in SYMBOLS}),
+    dtype=np.int64,
 )
-# Group the multi-byte sequences by lead byte, so a chunk without that lead byte costs one search.
-_BY_LEAD: dict[bytes, list[tuple[bytes, bytes]]] = {}
-for _seq, _rep in _MULTIBYTE:
-    _BY_LEAD.setdefault(_seq[:1], []).append((_seq, _rep))
+_DROPPED_POINTS = np.array(sorted(ord(c) for c in DROPPED), dtype=np.int64)
 
 
 def scan_view(chunk: bytes) -> str:
-    """The chunk as the automaton sees it: ASCII lower case, no spaces, plain quotes and dashes.
+    """The chunk as the automaton sees it: ASCII lower case, words separated by single spaces,
+    every line framed by spaces. Only line breaks keep their count; offsets shift.
 
-    Only line breaks are guaranteed to survive in place; everything else may shift.
+    Built from whole-chunk operations (bytes methods and numpy), never a loop over lines.
     """
-    view = chunk.lower()
+    view = chunk.lower().translate(_ASCII_MAP)
+    array = np.frombuffer(view, np.uint8)
     if not view.isascii():
-        for lead, pairs in _BY_LEAD.items():
-            if lead in view:
-                for sequence, replacement in pairs:
-                    if sequence in view:
-                        view = view.replace(sequence, replacement)
-    return view.translate(None, _ASCII_DELETE).decode("latin-1")
+        array = _map_multibyte(array)
+    spaces = array == 32
+    keep = np.ones(len(array), bool)
+    keep[1:] = ~(spaces[1:] & spaces[:-1])
+    squeezed = array[keep].tobytes()
+    return (b" " + squeezed.replace(b"\n", b" \n ") + b" ").decode("latin-1")
+
+
+def _map_multibyte(array: np.ndarray) -> np.ndarray:
+    """Turn UTF-8 sequences of edge characters into spaces and drop the invisible ones."""
+    padded = np.concatenate([array, np.zeros(3, np.uint8)])
+    leads = np.flatnonzero((array >= 0xC2) & (array < 0xF0))
+    first = padded[leads].astype(np.int64)
+    second = padded[leads + 1].astype(np.int64)
+    third = padded[leads + 2].astype(np.int64)
+    two = first < 0xE0
+    valid = ((second & 0xC0) == 0x80) & (two | ((third & 0xC0) == 0x80))
+    point = np.where(two, ((first & 0x1F) << 6) | (second & 0x3F),
+                     ((first & 0x0F) << 12) | ((second & 0x3F) << 6) | (third & 0x3F))
+    width = np.where(two, 2, 3)
+    edges = valid & np.isin(point, _EDGE_POINTS)
+    dropped = valid & np.isin(point, _DROPPED_POINTS)
+    capitals = valid & (point >= 0xC0) & (point <= 0xDE) & (point != 0xD7)  # À..Þ -> à..þ
+    if not edges.any() and not dropped.any() and not capitals.any():
+        return array
+    array = array.copy()
+    array[leads[capitals] + 1] += 0x20
+    for offset in range(3):
+        marked = edges & (offset < width)
+        array[leads[marked] + offset] = 32
+    if dropped.any():
+        keep = np.ones(len(array), bool)
+        for offset in range(3):
+            marked = dropped & (offset < width)
+            keep[leads[marked] + offset] = False
+        array = array[keep]
+    return array
+
+
+def scan_text(text: str) -> str:
+    """The scan form of a normalised phrase: words separated by single spaces."""
+    return " ".join("".join(c if is_word(c) else " " for c in text).split())
 
 
 def scan_keys(anchor: str) -> set[str]:
-    """The automaton keys for a normalised anchor: its scan form, with upper-case variants of
-    non-ASCII letters (bytes.lower() only folds ASCII)."""
-    compact = anchor.replace(" ", "")
-    variants = {compact}
-    if not compact.isascii():
-        upper = "".join(c.upper() if not c.isascii() and len(c.upper()) == 1 else c for c in compact)
-        variants.add(upper)
+    """The automaton keys for a normalised anchor: its scan form, framed by a space on each side
+    that ends in a word character. The scan lower-cases ASCII and Latin-1 letters; for other
+    letters the keys spell out their case variants (every mix for up to four such letters)."""
+    core = scan_text(anchor)
+    if not core:
+        return set()
+    key = (" " if is_word(anchor[0]) else "") + core + (" " if is_word(anchor[-1]) else "")
+    cased = [i for i, c in enumerate(key) if ord(c) > 0xFF and len(c.upper()) == 1 and c.upper() != c]
+    variants = {key}
+    if len(cased) <= 4:
+        for mask in range(1, 1 << len(cased)):
+            chars = list(key)
+            for bit, i in enumerate(cased):
+                if mask >> bit & 1:
+                    chars[i] = chars[i].upper()
+            variants.add("".join(chars))
+    else:
+        variants.add("".join(c.upper() if i in cased else c for i, c in enumerate(key)))
     return {v.encode().decode("latin-1") for v in variants}

@@ -16,7 +16,7 @@ from pathlib import Path
 import regex
 
 from .errors import CleanerError
-from .normalize import normalize, trim
+from .normalize import is_word, normalize, scan_text, trim
 
 KINDS = ("line", "span", "block", "tail")
 PLACES = ("anywhere", "head", "tail")
@@ -105,13 +105,13 @@ def anchor_spans(line: str, anchors: tuple[str, ...]) -> list[tuple[int, int]]:
     """Occurrences of the anchors in a normalised line, on word boundaries, sorted."""
     spans = []
     for anchor in anchors:
-        check_left = anchor[0].isalnum()
-        check_right = anchor[-1].isalnum()
+        check_left = is_word(anchor[0])
+        check_right = is_word(anchor[-1])
         start = line.find(anchor)
         while start >= 0:
             end = start + len(anchor)
-            left_ok = not (check_left and start > 0 and line[start - 1].isalnum())
-            right_ok = not (check_right and end < len(line) and line[end].isalnum())
+            left_ok = not (check_left and start > 0 and is_word(line[start - 1]))
+            right_ok = not (check_right and end < len(line) and is_word(line[end]))
             if left_ok and right_ok:
                 spans.append((start, end))
             start = line.find(anchor, start + 1)
@@ -256,8 +256,11 @@ def _phrases(table: dict, key: str, fail) -> tuple[str, ...]:
     if not all(isinstance(v, str) for v in values):
         raise fail(f"'{key}' must be a list of strings", key)
     phrases = tuple(dict.fromkeys(normalize(v) for v in values))
-    if any(not p for p in phrases):
-        raise fail(f"'{key}' has an empty phrase", key)
+    for phrase in phrases:
+        core = scan_text(phrase)
+        framed = phrase and is_word(phrase[0]) and is_word(phrase[-1])
+        if len(core.replace(" ", "")) < 3 and not framed:
+            raise fail(f"'{key}' phrase {phrase!r} is too short to scan for: give it three letters or digits", key)
     return phrases
 
 

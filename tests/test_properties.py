@@ -154,3 +154,52 @@ def test_crlf_lines_keep_their_endings(data):
     assume(b"\r\n" in data and data.count(b"\n") == data.count(b"\r\n"))
     out = CLEANER.clean_bytes(data)
     assert out.count(b"\n") == out.count(b"\r\n")
+
+
+TEXT = st.lists(
+    st.sampled_from(
+        list("abcxyz AB,.:;'\"-()/!?\n") + ["\u00a0", "\u2019", "\u201c", "\u2014", "\u200b", "\u2022", "\xad",
+                                           "é", "É", "\t", "ß", "…", "©", "\u2009", "½", "😀", "\r\n"]
+    ),
+    max_size=40,
+).map("".join)
+ANCHOR = st.text(alphabet="abcxyzé' -:.", min_size=1, max_size=8)
+
+
+@st.composite
+def decorated(draw, anchor: str) -> str:
+    """The anchor as a page might print it: other case, odd spaces, curly apostrophes, hyphens."""
+    out = []
+    for char in anchor:
+        if char == " ":
+            char = draw(st.sampled_from([" ", "  ", "\u00a0", "\t", " \u200b"]))
+        elif char == "'":
+            char = draw(st.sampled_from(["'", "\u2019", "\u2018"]))
+        elif char == "-":
+            char = draw(st.sampled_from(["-", "\u2014", "\u2013"]))
+        elif draw(st.booleans()):
+            char = char.upper()
+        out.append(char)
+    return "".join(out)
+
+
+@SETTINGS
+@given(TEXT, ANCHOR, TEXT, st.booleans(), st.data())
+def test_scan_finds_every_line_the_rules_would_match(before, anchor, after, broken, data_strategy):
+    text = before + data_strategy.draw(decorated(anchor)) + after
+    """The automaton is only a prefilter: it may hit more lines than the rules confirm, never fewer."""
+    from types import SimpleNamespace
+
+    from cleaner.matcher import Matcher
+    from cleaner.normalize import normalize
+    from cleaner.rules import anchor_spans, load_rules  # noqa: F401
+
+    phrase = normalize(anchor)
+    assume(len(phrase.replace(" ", "")) >= 3 and any(c.isalnum() for c in phrase))
+    data = text.encode() + (b"\xff\xc3" if broken else b"")
+    matcher = Matcher([SimpleNamespace(anchors=(phrase,), end=())])
+    hit_lines = {c.index for c in matcher.scan(data)}
+    for index, line in enumerate(data.split(b"\n")):
+        norm = normalize(line.decode("utf-8", "surrogateescape").removesuffix("\r"))
+        if anchor_spans(norm, (phrase,)):
+            assert index in hit_lines, (line, phrase)
