@@ -95,36 +95,57 @@ def trim(text: str) -> str:
 
 # --- the byte-level scan view -------------------------------------------------------------
 
-# ASCII punctuation and white space -> one space; letters, digits, line breaks and bytes of
-# multi-byte characters stay.
-_ASCII_MAP = bytes(b if (chr(b).isalnum() or b == 10 or b >= 128) else 32 for b in range(256))
-# Non-ASCII characters that are word edges (-> space) or dropped, by code point.
-_EDGE_POINTS = np.array(
-    sorted({ord(c) for c, r in CHAR_MAP.items() if ord(c) >= 128 and r} | {ord(c) for c in SYMBOLS}),
-    dtype=np.int64,
+# Byte classes of the scan: 0 stays (letters, digits, line breaks, bytes >= 128), 1 is white
+# space (-> one space), 2 is punctuation (a token of its own, framed by spaces).
+_ASCII_CLASS = np.array(
+    [0 if (chr(b).isalnum() or b == 10 or b >= 128) else 1 if chr(b).isspace() else 2 for b in range(256)],
+    dtype=np.uint8,
 )
-_DROPPED_POINTS = np.array(sorted(ord(c) for c in DROPPED), dtype=np.int64)
+_SPACE_MAP = np.array([32 if _ASCII_CLASS[b] == 1 else b for b in range(256)], dtype=np.uint8)
+# Non-ASCII characters by code point: what the scan makes of them.
+_SPACE_POINTS = np.array(sorted(ord(c) for c, r in CHAR_MAP.items() if r == " " and ord(c) >= 128))
+_DROPPED_POINTS = np.array(sorted(ord(c) for c in DROPPED))
+_ASCII_POINTS = {ord(c): ord(r) for c, r in CHAR_MAP.items() if len(r) == 1 and r != " " and ord(c) >= 128}
+_MAPPED_POINTS = np.array(sorted(_ASCII_POINTS))
+_MAPPED_TO = np.array([_ASCII_POINTS[p] for p in sorted(_ASCII_POINTS)], dtype=np.uint8)
+_SYMBOL_POINTS = np.array(sorted(ord(c) for c in SYMBOLS if c not in CHAR_MAP))
 
 
 def scan_view(chunk: bytes) -> str:
-    """The chunk as the automaton sees it: ASCII lower case, words separated by single spaces,
-    every line framed by spaces. Only line breaks keep their count; offsets shift.
+    """The chunk as the automaton sees it: ASCII and Latin-1 lower case, words and punctuation
+    marks as tokens separated by single spaces, every line framed by spaces. Only line breaks
+    keep their count; offsets shift.
 
     Built from whole-chunk operations (bytes methods and numpy), never a loop over lines.
     """
-    view = chunk.lower().translate(_ASCII_MAP)
-    array = np.frombuffer(view, np.uint8)
-    if not view.isascii():
-        array = _map_multibyte(array)
-    spaces = array == 32
-    keep = np.ones(len(array), bool)
+    array = np.frombuffer(chunk.lower(), np.uint8)
+    symbol_first = symbol_last = None
+    if not chunk.isascii():
+        array, symbol_first, symbol_last = _map_multibyte(array)
+    classes = _ASCII_CLASS[array]
+    array = _SPACE_MAP[array]
+    before = classes == 2
+    after = before.copy()
+    if symbol_first is not None:
+        before |= symbol_first
+        after |= symbol_last
+    counts = 1 + before.astype(np.int32) + after
+    out = np.repeat(array, counts)
+    ends = np.cumsum(counts)
+    out[ends[before] - counts[before]] = 32
+    out[ends[after] - 1] = 32
+    spaces = out == 32
+    keep = np.ones(len(out), bool)
     keep[1:] = ~(spaces[1:] & spaces[:-1])
-    squeezed = array[keep].tobytes()
+    squeezed = out[keep].tobytes()
     return (b" " + squeezed.replace(b"\n", b" \n ") + b" ").decode("latin-1")
 
 
-def _map_multibyte(array: np.ndarray) -> np.ndarray:
-    """Turn UTF-8 sequences of edge characters into spaces and drop the invisible ones."""
+def _map_multibyte(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Map UTF-8 sequences as `normalize` maps their characters: spaces to a space, quotes and
+    dashes to their ASCII forms, invisible characters to nothing, Latin-1 capitals to lower
+    case; symbols stay but are marked (first and last byte) to become tokens of their own."""
+    size = len(array)
     padded = np.concatenate([array, np.zeros(3, np.uint8)])
     leads = np.flatnonzero((array >= 0xC2) & (array < 0xF0))
     first = padded[leads].astype(np.int64)
@@ -135,38 +156,45 @@ def _map_multibyte(array: np.ndarray) -> np.ndarray:
     point = np.where(two, ((first & 0x1F) << 6) | (second & 0x3F),
                      ((first & 0x0F) << 12) | ((second & 0x3F) << 6) | (third & 0x3F))
     width = np.where(two, 2, 3)
-    edges = valid & np.isin(point, _EDGE_POINTS)
-    dropped = valid & np.isin(point, _DROPPED_POINTS)
-    capitals = valid & (point >= 0xC0) & (point <= 0xDE) & (point != 0xD7)  # À..Þ -> à..þ
-    if not edges.any() and not dropped.any() and not capitals.any():
-        return array
     array = array.copy()
+    keep = np.ones(size, bool)
+    symbol_first = np.zeros(size, bool)
+    symbol_last = np.zeros(size, bool)
+
+    capitals = valid & (point >= 0xC0) & (point <= 0xDE) & (point != 0xD7)  # À..Þ -> à..þ
     array[leads[capitals] + 1] += 0x20
+    spaces = valid & np.isin(point, _SPACE_POINTS)
+    array[leads[spaces]] = 32
+    mapped = valid & np.isin(point, _MAPPED_POINTS)
+    array[leads[mapped]] = _MAPPED_TO[np.searchsorted(_MAPPED_POINTS, point[mapped])]
+    for offset in (1, 2):  # the rest of a mapped character goes
+        for marked in (spaces, mapped):
+            keep[leads[marked & (offset < width)] + offset] = False
+    dropped = valid & np.isin(point, _DROPPED_POINTS)
     for offset in range(3):
-        marked = edges & (offset < width)
-        array[leads[marked] + offset] = 32
-    if dropped.any():
-        keep = np.ones(len(array), bool)
-        for offset in range(3):
-            marked = dropped & (offset < width)
-            keep[leads[marked] + offset] = False
-        array = array[keep]
-    return array
+        keep[leads[dropped & (offset < width)] + offset] = False
+    symbols = valid & np.isin(point, _SYMBOL_POINTS)
+    symbol_first[leads[symbols]] = True
+    symbol_last[leads[symbols] + width[symbols] - 1] = True
+    if keep.all():
+        return array, symbol_first, symbol_last
+    return array[keep], symbol_first[keep], symbol_last[keep]
 
 
 def scan_text(text: str) -> str:
-    """The scan form of a normalised phrase: words separated by single spaces."""
-    return " ".join("".join(c if is_word(c) else " " for c in text).split())
+    """The scan form of a normalised phrase: words and punctuation marks, space-separated."""
+    tokens = "".join(c if is_word(c) or c == " " else f" {c} " for c in text)
+    return " ".join(tokens.split())
 
 
 def scan_keys(anchor: str) -> set[str]:
-    """The automaton keys for a normalised anchor: its scan form, framed by a space on each side
-    that ends in a word character. The scan lower-cases ASCII and Latin-1 letters; for other
-    letters the keys spell out their case variants (every mix for up to four such letters)."""
+    """The automaton keys for a normalised anchor: its scan form framed by spaces. The scan
+    lower-cases ASCII and Latin-1 letters; for other letters the keys spell out their case
+    variants (every mix for up to four such letters)."""
     core = scan_text(anchor)
     if not core:
         return set()
-    key = (" " if is_word(anchor[0]) else "") + core + (" " if is_word(anchor[-1]) else "")
+    key = f" {core} "
     cased = [i for i, c in enumerate(key) if ord(c) > 0xFF and len(c.upper()) == 1 and c.upper() != c]
     variants = {key}
     if len(cased) <= 4:

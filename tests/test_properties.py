@@ -163,7 +163,7 @@ TEXT = st.lists(
     ),
     max_size=40,
 ).map("".join)
-ANCHOR = st.text(alphabet="abcxyzé' -:.", min_size=1, max_size=8)
+ANCHOR = st.text(alphabet="abcxyzé' -:.(©•/", min_size=1, max_size=8)
 
 
 @st.composite
@@ -195,7 +195,7 @@ def test_scan_finds_every_line_the_rules_would_match(before, anchor, after, brok
     from cleaner.rules import anchor_spans, load_rules  # noqa: F401
 
     phrase = normalize(anchor)
-    assume(len(phrase.replace(" ", "")) >= 3 and any(c.isalnum() for c in phrase))
+    assume(phrase)
     data = text.encode() + (b"\xff\xc3" if broken else b"")
     matcher = Matcher([SimpleNamespace(anchors=(phrase,), end=())])
     hit_lines = {c.index for c in matcher.scan(data)}
