@@ -95,13 +95,10 @@ def trim(text: str) -> str:
 
 # --- the byte-level scan view -------------------------------------------------------------
 
-# Byte classes of the scan: 0 stays (letters, digits, line breaks, bytes >= 128), 1 is white
-# space (-> one space), 2 is punctuation (a token of its own, framed by spaces).
-_ASCII_CLASS = np.array(
-    [0 if (chr(b).isalnum() or b == 10 or b >= 128) else 1 if chr(b).isspace() else 2 for b in range(256)],
-    dtype=np.uint8,
-)
-_SPACE_MAP = np.array([32 if _ASCII_CLASS[b] == 1 else b for b in range(256)], dtype=np.uint8)
+# The scan's byte maps: white space -> one space; ASCII punctuation -> \x01 in the class map (a
+# token of its own, framed by spaces); letters, digits, line breaks and bytes >= 128 stay.
+_SPACE_MAP = bytes(32 if chr(b).isspace() and b != 10 else b for b in range(256))
+_PUNCT_MAP = bytes(1 if b < 128 and not chr(b).isalnum() and not chr(b).isspace() else 0 for b in range(256))
 # Non-ASCII characters by code point: what the scan makes of them.
 _SPACE_POINTS = np.array(sorted(ord(c) for c, r in CHAR_MAP.items() if r == " " and ord(c) >= 128))
 _DROPPED_POINTS = np.array(sorted(ord(c) for c in DROPPED))
@@ -118,36 +115,31 @@ def scan_view(chunk: bytes) -> str:
 
     Built from whole-chunk operations (bytes methods and numpy), never a loop over lines.
     """
-    array = np.frombuffer(chunk.lower(), np.uint8)
-    symbol_first = symbol_last = None
-    if not chunk.isascii():
-        array, symbol_first, symbol_last = _map_multibyte(array)
-    classes = _ASCII_CLASS[array]
-    array = _SPACE_MAP[array]
-    before = classes == 2
-    after = before.copy()
-    if symbol_first is not None:
-        before |= symbol_first
-        after |= symbol_last
-    counts = 1 + before.astype(np.int32) + after
-    out = np.repeat(array, counts)
-    ends = np.cumsum(counts)
-    out[ends[before] - counts[before]] = 32
-    out[ends[after] - 1] = 32
-    spaces = out == 32
-    keep = np.ones(len(out), bool)
-    keep[1:] = ~(spaces[1:] & spaces[:-1])
-    squeezed = out[keep].tobytes()
+    lowered = chunk.lower()
+    if chunk.isascii():
+        array = np.frombuffer(lowered.translate(_SPACE_MAP), np.uint8)
+        marks = np.flatnonzero(np.frombuffer(lowered.translate(_PUNCT_MAP), np.uint8))
+        gaps = np.concatenate([marks, marks + 1])
+    else:
+        array, symbol_first, symbol_last = _map_multibyte(np.frombuffer(lowered, np.uint8))
+        array = np.frombuffer(array.tobytes().translate(_SPACE_MAP), np.uint8)
+        marks = np.flatnonzero(np.frombuffer(array.tobytes().translate(_PUNCT_MAP), np.uint8))
+        gaps = np.concatenate([marks, marks + 1, symbol_first, symbol_last + 1])
+    array = np.insert(array, gaps, 32)
+    spaces = array == 32
+    doubled = np.flatnonzero(spaces[1:] & spaces[:-1]) + 1
+    squeezed = np.delete(array, doubled).tobytes() if len(doubled) else array.tobytes()
     return (b" " + squeezed.replace(b"\n", b" \n ") + b" ").decode("latin-1")
 
 
 def _map_multibyte(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Map UTF-8 sequences as `normalize` maps their characters: spaces to a space, quotes and
     dashes to their ASCII forms, invisible characters to nothing, Latin-1 capitals to lower
-    case; symbols stay but are marked (first and last byte) to become tokens of their own."""
-    size = len(array)
+    case. Symbols stay; their first and last bytes are returned (after the mapping) so that
+    they become tokens of their own."""
     padded = np.concatenate([array, np.zeros(3, np.uint8)])
-    leads = np.flatnonzero((array >= 0xC2) & (array < 0xF0))
+    leads = np.flatnonzero(array >= 0xC2)
+    leads = leads[padded[leads] < 0xF0]
     first = padded[leads].astype(np.int64)
     second = padded[leads + 1].astype(np.int64)
     third = padded[leads + 2].astype(np.int64)
@@ -156,10 +148,7 @@ def _map_multibyte(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     point = np.where(two, ((first & 0x1F) << 6) | (second & 0x3F),
                      ((first & 0x0F) << 12) | ((second & 0x3F) << 6) | (third & 0x3F))
     width = np.where(two, 2, 3)
-    array = array.copy()
-    keep = np.ones(size, bool)
-    symbol_first = np.zeros(size, bool)
-    symbol_last = np.zeros(size, bool)
+    array = padded[: len(array)].copy()
 
     capitals = valid & (point >= 0xC0) & (point <= 0xDE) & (point != 0xD7)  # À..Þ -> à..þ
     array[leads[capitals] + 1] += 0x20
@@ -167,18 +156,20 @@ def _map_multibyte(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     array[leads[spaces]] = 32
     mapped = valid & np.isin(point, _MAPPED_POINTS)
     array[leads[mapped]] = _MAPPED_TO[np.searchsorted(_MAPPED_POINTS, point[mapped])]
-    for offset in (1, 2):  # the rest of a mapped character goes
-        for marked in (spaces, mapped):
-            keep[leads[marked & (offset < width)] + offset] = False
     dropped = valid & np.isin(point, _DROPPED_POINTS)
-    for offset in range(3):
-        keep[leads[dropped & (offset < width)] + offset] = False
+    gone = [leads[dropped]]
+    for offset in (1, 2):  # the rest of a mapped or dropped character goes
+        gone.append(leads[(spaces | mapped | dropped) & (offset < width)] + offset)
+    gone = np.concatenate(gone)
     symbols = valid & np.isin(point, _SYMBOL_POINTS)
-    symbol_first[leads[symbols]] = True
-    symbol_last[leads[symbols] + width[symbols] - 1] = True
-    if keep.all():
-        return array, symbol_first, symbol_last
-    return array[keep], symbol_first[keep], symbol_last[keep]
+    symbol_first, symbol_last = leads[symbols], leads[symbols] + width[symbols] - 1
+    if len(gone):
+        # Positions move left by the number of deleted bytes before them.
+        gone.sort()
+        symbol_first = symbol_first - np.searchsorted(gone, symbol_first)
+        symbol_last = symbol_last - np.searchsorted(gone, symbol_last)
+        array = np.delete(array, gone)
+    return array, symbol_first, symbol_last
 
 
 def scan_text(text: str) -> str:

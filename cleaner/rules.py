@@ -71,52 +71,72 @@ class Rule:
     window: int = 0
     source: str = ""  # "path:line", for messages
     trimmed_anchors: frozenset[str] = frozenset()  # what `whole_line` compares a trimmed line with
+    anchor_finder: PhraseFinder | None = None
+    end_finder: PhraseFinder | None = None
     raw: dict = field(default_factory=dict, repr=False)  # the table as written, for display
 
     def find(self, line: str) -> list[tuple[int, int]]:
         """Spans of a normalised line selected by this rule's text conditions ([] = no hit)."""
-        if self.max_len and len(line.strip()) > self.max_len:
-            return []
-        hits = anchor_spans(line, self.anchors)
-        if not hits:
+        if self.max_len and len(line) > self.max_len:
             return []
         if self.whole_line:
             trimmed = trim(line)
             if self.pattern is not None:
-                selected = self.pattern.fullmatch(trimmed) is not None
+                selected = self.pattern.fullmatch(trimmed) is not None and self.anchor_finder.first(line)
             else:
                 selected = trimmed in self.trimmed_anchors
             return [(0, len(line))] if selected else []
-        if self.pattern is None:
+        hits = self.anchor_finder.spans(line)
+        if not hits or self.pattern is None:
             return hits
         return [(m.start(), m.end()) for m in self.pattern.finditer(line) if m.end() > m.start()]
 
     def find_end(self, line: str, start: int = 0) -> int | None:
         """Where the first block-end phrase at or after `start` ends, or None."""
-        ends = [e for s, e in anchor_spans(line, self.end) if s >= start]
-        return min(ends) if ends else None
+        found = self.end_finder.first(line, start)
+        return found[1] if found else None
 
     @property
     def needs_lookahead(self) -> bool:
         return self.kind in ("block", "tail") or self.where == "tail"
 
 
+class PhraseFinder:
+    """Finds phrases in a normalised line, on word edges where a phrase ends in a word
+    character (as `normalize.is_word` defines it, like the scan), leftmost and longest first."""
+
+    def __init__(self, phrases: tuple[str, ...]):
+        ordered = sorted(phrases, key=len, reverse=True)
+        self.pattern = re.compile("|".join(map(re.escape, ordered)) or "(?!)")
+
+    def spans(self, line: str, start: int = 0) -> list[tuple[int, int]]:
+        found = []
+        while (match := self.pattern.search(line, start)) is not None:
+            begin, end = match.span()
+            if _on_edges(line, begin, end):
+                found.append((begin, end))
+                start = end
+            else:
+                start = begin + 1
+        return found
+
+    def first(self, line: str, start: int = 0) -> tuple[int, int] | None:
+        while (match := self.pattern.search(line, start)) is not None:
+            if _on_edges(line, *match.span()):
+                return match.span()
+            start = match.start() + 1
+        return None
+
+
+def _on_edges(line: str, begin: int, end: int) -> bool:
+    left_ok = begin == 0 or not is_word(line[begin]) or not is_word(line[begin - 1])
+    right_ok = end == len(line) or not is_word(line[end - 1]) or not is_word(line[end])
+    return left_ok and right_ok
+
+
 def anchor_spans(line: str, anchors: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Occurrences of the anchors in a normalised line, on word boundaries, sorted."""
-    spans = []
-    for anchor in anchors:
-        check_left = is_word(anchor[0])
-        check_right = is_word(anchor[-1])
-        start = line.find(anchor)
-        while start >= 0:
-            end = start + len(anchor)
-            left_ok = not (check_left and start > 0 and is_word(line[start - 1]))
-            right_ok = not (check_right and end < len(line) and is_word(line[end]))
-            if left_ok and right_ok:
-                spans.append((start, end))
-            start = line.find(anchor, start + 1)
-    spans.sort()
-    return spans
+    """Occurrences of the anchors in a normalised line, on word edges."""
+    return PhraseFinder(anchors).spans(line)
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -247,6 +267,8 @@ def _build_rule(table: dict, index: int, locator: _Locator) -> Rule:
         keep=tuple(keep),
         source=f"{locator.path}:{locator.line_of(index)}",
         trimmed_anchors=frozenset(trim(a) for a in anchors),
+        anchor_finder=PhraseFinder(anchors),
+        end_finder=PhraseFinder(end),
         raw=table,
     )
 
