@@ -27,10 +27,14 @@ class Cleaner:
         *,
         select: list[str] | None = None,
         ignore: list[str] | None = None,
+        langs: list[str] | None = None,
         rule_files: list[Path] = (),
     ):
-        library = rules if rules is not None else load_library(list(rule_files))
-        self.rules = select_rules(library, select, ignore)
+        if rules is not None and not (select or ignore or langs):
+            self.rules = list(rules)  # exactly these
+        else:
+            library = rules if rules is not None else load_library(list(rule_files))
+            self.rules = select_rules(library, select, ignore, langs)
         self.engine = Engine(self.rules)
 
     def clean_stream(

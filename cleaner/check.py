@@ -21,10 +21,16 @@ class Failure:
 
 def check_rules(library: list[Rule], rules: list[Rule]) -> list[Failure]:
     """Examples must come out as given with the rule alone and with the whole library;
-    keep-texts must come out untouched by the whole library."""
-    full = Cleaner(rules=library)
+    keep-texts must come out untouched by the whole library (the default selection and the
+    rule's own language pack)."""
+    default = [r for r in library if r.default]
+    libraries: dict[str, Cleaner] = {}
     failures = []
     for rule in rules:
+        # The library a text meets: the default selection, plus the rule's own language pack.
+        if rule.lang not in libraries:
+            libraries[rule.lang] = Cleaner(rules=default + [r for r in library if r.lang == rule.lang and not r.default])
+        full = libraries[rule.lang]
         alone = Cleaner(rules=[rule])
         for example in rule.examples:
             for cleaner, setting in ((alone, "the rule alone"), (full, "the full library")):

@@ -16,6 +16,7 @@ import typer
 
 from .api import Cleaner
 from .check import check_rules, format_failures
+from .docs import describe, reference_markdown
 from .errors import CleanerError
 from .reader import CHUNK_SIZE, separator_pattern
 from .report import Report
@@ -31,6 +32,7 @@ app = typer.Typer(
 SELECT = typer.Option(None, "--select", help="Only these rules: codes, prefixes or categories (PAY, PAY001, ads).")
 IGNORE = typer.Option(None, "--ignore", help="Leave out these rules: codes, prefixes or categories.")
 RULES = typer.Option(None, "--rules", help="An extra rule file (TOML); repeatable.", metavar="FILE.toml")
+LANG = typer.Option(None, "--lang", help="Only rules of these languages (en,de,fr,...); opt-in packs join too.")
 
 
 def command(function):
@@ -55,8 +57,8 @@ def command(function):
     return run
 
 
-def _rules(select: list[str] | None, ignore: list[str] | None, extra: list[Path] | None) -> list[Rule]:
-    return select_rules(load_library(extra or []), select, ignore)
+def _rules(select, ignore, extra, langs) -> list[Rule]:
+    return select_rules(load_library(extra or []), select, ignore, langs)
 
 
 @app.command()
@@ -66,6 +68,7 @@ def clean(
     select: Optional[List[str]] = SELECT,
     ignore: Optional[List[str]] = IGNORE,
     rules: Optional[List[Path]] = RULES,
+    lang: Optional[List[str]] = LANG,
     explain: Optional[Path] = typer.Option(None, "--explain", help="Write a JSONL audit of every removal here."),
     stats: bool = typer.Option(False, "--stats", help="Print removals per rule to stderr at the end."),
     doc_sep: Optional[str] = typer.Option(None, "--doc-sep", help="A line that separates documents (e.g. '\\f')."),
@@ -73,7 +76,7 @@ def clean(
     chunk_size: int = typer.Option(CHUNK_SIZE, "--chunk-size", min=1, hidden=True),
 ) -> int:
     """Clean files (or standard input) to standard output."""
-    cleaner = Cleaner(rules=_rules(select, ignore, rules))
+    cleaner = Cleaner(rules=_rules(select, ignore, rules, lang))
     try:
         separator = separator_pattern(doc_sep, doc_sep_regex)
     except Exception as error:  # re.error, or a bad escape in --doc-sep
@@ -144,18 +147,24 @@ def list_rules(
     select: Optional[List[str]] = SELECT,
     ignore: Optional[List[str]] = IGNORE,
     rules: Optional[List[Path]] = RULES,
-    output_format: str = typer.Option("table", "--format", help="table or json."),
+    lang: Optional[List[str]] = LANG,
+    output_format: str = typer.Option("table", "--format", help="table, json or markdown (the rule reference)."),
 ) -> int:
     """List the rules: code, category, kind, description."""
-    chosen = _rules(select, ignore, rules)
-    if output_format == "json":
-        rows = [{"code": r.code, "category": r.category, "kind": r.kind, "description": r.description} for r in chosen]
+    chosen = _rules(select, ignore, rules, lang)
+    if output_format == "markdown":
+        print(reference_markdown(chosen), end="")
+    elif output_format == "json":
+        rows = [
+            {"code": r.code, "category": r.category, "kind": r.kind, "lang": r.lang, "description": r.description}
+            for r in chosen
+        ]
         print(json.dumps(rows, indent=1, ensure_ascii=False))
     elif output_format == "table":
         for r in chosen:
-            print(f"{r.code}  {r.category:<11} {r.kind:<5}  {r.description}")
+            print(f"{r.code}  {r.category:<11} {r.kind:<5} {r.lang}  {r.description}")
     else:
-        raise CleanerError(f"unknown format '{output_format}' (expected table or json)", exit_code=2)
+        raise CleanerError(f"unknown format '{output_format}' (expected table, json or markdown)", exit_code=2)
     return 0
 
 
@@ -166,34 +175,11 @@ def show_rule(
     rules: Optional[List[Path]] = RULES,
 ) -> int:
     """Explain one rule: what it matches, where it acts, its examples and keep-texts."""
-    matches = [r for r in select_rules(load_library(rules or []), [code]) if r.code == code.upper()]
+    matches = [r for r in select_rules(load_library(rules or []), [code], langs=None) if r.code == code.upper()]
     if not matches:
         raise CleanerError(f"'{code}' is a prefix, not one rule: see 'cleaner rules --select {code}'", exit_code=2)
     print(describe(matches[0]))
     return 0
-
-
-def describe(rule: Rule) -> str:
-    """A rule's page, from its own metadata."""
-    lines = [f"{rule.code} ({rule.category}, {rule.kind}): {rule.description}", ""]
-    if rule.rationale:
-        lines += [rule.rationale, ""]
-    lines.append("Anchors: " + ", ".join(repr(a) for a in rule.raw["anchors"]))
-    if "regex" in rule.raw:
-        lines.append(f"Regex: {rule.raw['regex']}")
-    if rule.end:
-        lines.append("Ends at: " + ", ".join(repr(a) for a in rule.raw["end"]))
-    guards = [f"{key} = {rule.raw[key]}" for key in ("max_len", "whole_line", "where", "window", "max_lines") if key in rule.raw]
-    if guards:
-        lines.append("Guards: " + ", ".join(guards))
-    lines += ["", "Removes:"]
-    for example in rule.examples:
-        lines.append(f"  {example.text!r}" + (f"  ->  {example.clean!r}" if example.clean else ""))
-    if rule.keep:
-        lines += ["", "Keeps:"]
-        lines += [f"  {text!r}" for text in rule.keep]
-    lines += ["", f"Defined at {rule.source}"]
-    return "\n".join(lines)
 
 
 @app.command("check-rules")

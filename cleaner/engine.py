@@ -159,6 +159,8 @@ class _Context:
                     tails.append(rule)
             elif rule.kind == "block":
                 blocks.append(self._block(rule, rule_position, line, found[0], position))
+            elif rule.kind == "list":
+                blocks.append(self._list(rule, candidate))
             elif rule.kind == "line":
                 whole.append(rule)
             else:
@@ -276,6 +278,28 @@ class _Context:
             raise _Defer
         return self._whole_line(start_line, rule), start_line.index  # no end in reach: as a line rule
 
+    def _list(self, rule: Rule, cue: Candidate) -> tuple[Removal, int]:
+        """The cue line and the run of headline-shaped lines after it (at most max_lines lines);
+        the run stops at the first line that reads like prose."""
+        position = end_of_run = self._line_end(cue)
+        index = last = cue.index
+        while index < cue.index + rule.max_lines:
+            if position >= len(self.buf):
+                if not self.at_end:
+                    raise _Defer  # the run may go on in the next chunk
+                break
+            newline = self.buf.find(b"\n", position)
+            end = len(self.buf) if newline < 0 else newline + 1
+            text = self.buf[position:end].decode("utf-8", "surrogateescape")
+            index += 1
+            position = end
+            if not text.strip():
+                continue  # a blank line inside the run: look past it
+            if not headline_shaped(text, rule.item_max_len):
+                break
+            end_of_run, last = end, index
+        return Removal(cue.start, end_of_run, rule, self._number(cue), True), last
+
     def _cut(self, first: _Line, start: int, last: _Line, end: int, rule: Rule) -> Removal:
         start, end = first.original(start), last.original(end, end=True)
         at_line_start = not first.text[:start].strip()
@@ -290,6 +314,20 @@ class _Context:
             finish = last.byte_offset(end + len(rest) - len(rest.lstrip()))
         whole = at_line_start and (last.candidate.index > first.candidate.index or not rest.strip())
         return Removal(begin, finish, rule, self._number(first.candidate), whole)
+
+
+def headline_shaped(text: str, max_len: int) -> bool:
+    """A line that reads like a link's title, not like prose: short, no closing full stop, either
+    a list bullet or at least two words starting with a capital, a digit or a quote."""
+    norm = normalize(text)
+    if not norm or len(norm) > max_len:
+        return False
+    stripped = text.strip()
+    if norm[0] in "-*•·>" and len(norm) > 2:
+        return True
+    if norm[-1] in ".,;:" or len(norm.split()) < 2:
+        return False
+    return stripped[0].isupper() or stripped[0].isdigit() or norm[0] in "'\""
 
 
 def _widen(text: str, start: int, end: int) -> tuple[int, int]:

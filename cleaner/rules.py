@@ -18,7 +18,8 @@ import regex
 from .errors import CleanerError
 from .normalize import is_word, normalize, trim
 
-KINDS = ("line", "span", "block", "tail")
+KINDS = ("line", "span", "block", "tail", "list")
+LOOKAHEAD_KINDS = ("block", "tail", "list")
 PLACES = ("anywhere", "head", "tail")
 CODE_PATTERN = re.compile(r"^[A-Z]{3}[0-9]{3}$")
 CATEGORY_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -38,6 +39,9 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "whole_line": ((bool,), "true or false"),
     "where": ((str,), "a string"),
     "window": ((int,), "a positive integer"),
+    "item_max_len": ((int,), "a positive integer"),
+    "lang": ((str,), "a two-letter language code"),
+    "default": ((bool,), "true or false"),
     "examples": ((list,), "a list"),
     "keep": ((list,), "a list of strings"),
 }
@@ -69,6 +73,9 @@ class Rule:
     whole_line: bool = False
     where: str = "anywhere"
     window: int = 0
+    item_max_len: int = 100  # list rules: the longest line that still counts as a headline
+    lang: str = "en"
+    default: bool = True  # on without --lang / --select naming it
     source: str = ""  # "path:line", for messages
     trimmed_anchors: frozenset[str] = frozenset()  # what `whole_line` compares a trimmed line with
     anchor_finder: PhraseFinder | None = None
@@ -98,7 +105,7 @@ class Rule:
 
     @property
     def needs_lookahead(self) -> bool:
-        return self.kind in ("block", "tail") or self.where == "tail"
+        return self.kind in LOOKAHEAD_KINDS or self.where == "tail"
 
 
 class PhraseFinder:
@@ -233,10 +240,14 @@ def _build_rule(table: dict, index: int, locator: _Locator) -> Rule:
         raise fail("a block rule needs 'end' phrases", "kind")
     if kind != "block" and end:
         raise fail("'end' is only for block rules", "end")
-    if kind in ("block", "tail") and "max_lines" not in table:
+    if kind in LOOKAHEAD_KINDS and "max_lines" not in table:
         raise fail(f"a {kind} rule needs 'max_lines'", "kind")
-    if kind not in ("block", "tail") and "max_lines" in table:
-        raise fail("'max_lines' is only for block and tail rules", "max_lines")
+    if kind not in LOOKAHEAD_KINDS and "max_lines" in table:
+        raise fail("'max_lines' is only for block, tail and list rules", "max_lines")
+    if kind != "list" and "item_max_len" in table:
+        raise fail("'item_max_len' is only for list rules", "item_max_len")
+    if not re.fullmatch(r"[a-z]{2}", table.get("lang", "en")):
+        raise fail("'lang' must be a two-letter language code such as \"de\"", "lang")
     if kind == "span" and table.get("whole_line"):
         raise fail("'whole_line' cuts the whole line: use kind = \"line\"", "whole_line")
     where = table.get("where", "anywhere")
@@ -263,6 +274,9 @@ def _build_rule(table: dict, index: int, locator: _Locator) -> Rule:
         whole_line=table.get("whole_line", False),
         where=where,
         window=table.get("window", 0),
+        item_max_len=table.get("item_max_len", 100),
+        lang=table.get("lang", "en"),
+        default=table.get("default", True),
         examples=examples,
         keep=tuple(keep),
         source=f"{locator.path}:{locator.line_of(index)}",
@@ -332,9 +346,34 @@ def load_library(extra: list[Path] | None = None, shipped: bool = True) -> list[
     return load_rules(list({p.resolve(): p for p in reversed(paths)}.values())[::-1])
 
 
-def select_rules(rules: list[Rule], select: list[str] | None = None, ignore: list[str] | None = None) -> list[Rule]:
-    """Resolve --select / --ignore tokens (codes, code prefixes, category names, or ALL)."""
-    chosen = rules if not select else [r for r in rules if any(_matches(r, t) for t in _tokens(rules, select))]
+def select_rules(
+    rules: list[Rule],
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    langs: list[str] | None = None,
+) -> list[Rule]:
+    """Resolve --lang, --select and --ignore.
+
+    Tokens are codes, code prefixes, category names or ALL. Rules marked `default = false`
+    (language packs that could touch English prose) join only when --lang names their language
+    or a --select token names them more precisely than a category (ALL, ADV5, ADV501).
+    """
+    languages = {code.strip().lower() for value in langs or [] for code in value.split(",") if code.strip()}
+    unknown = languages - {r.lang for r in rules}
+    if unknown:
+        known = ", ".join(sorted({r.lang for r in rules}))
+        raise CleanerError(f"no rules for language '{sorted(unknown)[0]}' (have: {known})", exit_code=2)
+    tokens = _tokens(rules, select or [])
+    chosen = []
+    for rule in rules:
+        if languages and rule.lang not in languages:
+            continue
+        named = [t for t in tokens if _matches(rule, t)]
+        if tokens and not named:
+            continue
+        if not (rule.default or languages or any(_names_precisely(rule, t) for t in named)):
+            continue
+        chosen.append(rule)
     dropped = _tokens(rules, ignore or [])
     return [r for r in chosen if not any(_matches(r, t) for t in dropped)]
 
@@ -349,6 +388,11 @@ def _tokens(rules: list[Rule], values: list[str]) -> list[str]:
             hint = f" (did you mean: {', '.join(close[:3])}?)" if close else ""
             raise CleanerError(f"unknown rule code or prefix '{token}'{hint}", exit_code=2)
     return tokens
+
+
+def _names_precisely(rule: Rule, token: str) -> bool:
+    """ALL, or a code prefix longer than the category's three letters (ADV5, ADV501)."""
+    return token.upper() == "ALL" or (len(token) > 3 and rule.code.startswith(token.upper()))
 
 
 def _matches(rule: Rule, token: str) -> bool:

@@ -195,3 +195,48 @@ def test_report_records_each_removal(make_cleaner):
     report = Report()
     cleaner.clean_text("A.\nAdvertisement\nB.\nJoin the conversation\n2 comments\n", report=report)
     assert dict(report.counts) == {"ADV001": 1, "COM001": 1}
+
+
+LIST = """
+[[rule]]
+code = "REL002"
+category = "related"
+description = "Related-stories cue and the headlines after it"
+kind = "list"
+anchors = ["related", "you may also like"]
+whole_line = true
+max_lines = 6
+examples = ["Related\\nFloods hit three towns"]
+"""
+
+
+def test_list_removes_the_cue_and_the_headline_run_up_to_prose(make_cleaner):
+    cleaner = make_cleaner(LIST)
+    text = (
+        "The vote was close.\n"
+        "Related\n"
+        "Floods hit three towns in the north\n"
+        "- 15 Amazing Images of Stars\n"
+        "\n"
+        "Who are the power brokers in Syria?\n"
+        "The council will meet again next week.\n"
+    )
+    assert cleaner.clean_text(text) == "The vote was close.\nThe council will meet again next week.\n"
+
+
+def test_list_stops_at_max_lines_and_keeps_prose(make_cleaner):
+    cleaner = make_cleaner(LIST)
+    headlines = "".join(f"Headline number {n} about the town\n" for n in range(8))
+    cleaned = cleaner.clean_text("You may also like\n" + headlines)
+    assert cleaned == "".join(f"Headline number {n} about the town\n" for n in range(6, 8))
+    prose = "Related\nthe minister said the plan was sound.\n"
+    assert cleaner.clean_text(prose) == "the minister said the plan was sound.\n"
+
+
+def test_list_is_the_same_whatever_the_chunk_size(make_cleaner):
+    cleaner = make_cleaner(LIST)
+    text = "A.\nRelated\nOne more headline here\nAnother headline here\nProse ends here.\n"
+    expected = cleaner.clean_text(text)
+    assert expected == "A.\nProse ends here.\n"
+    for size in (1, 5, 17):
+        assert cleaner.clean_bytes(text.encode(), chunk_size=size) == expected.encode()

@@ -61,3 +61,13 @@ def test_shipped_rules_come_from_the_installed_package():
     assert "site-packages" in package.parts
     assert shipped_dir() == package / "patterns"
     assert len(list(shipped_dir().glob("*.toml"))) >= 10
+
+
+def test_rule_reference_is_current():
+    from cleaner.docs import reference_markdown
+    from cleaner.rules import select_rules
+
+    committed = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert committed == reference_markdown(select_rules(LIBRARY, ["ALL"])), (
+        "docs/rules.md is stale: run `cleaner rules --select ALL --format markdown > docs/rules.md`"
+    )

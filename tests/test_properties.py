@@ -59,6 +59,16 @@ window = 3
 examples = ["Related"]
 
 [[rule]]
+code = "REL002"
+category = "related"
+description = "Cue and headline run"
+kind = "list"
+anchors = ["you may also like"]
+whole_line = true
+max_lines = 3
+examples = ["You may also like"]
+
+[[rule]]
 code = "SHR001"
 category = "share"
 description = "Share label near the end"
@@ -83,6 +93,9 @@ NOISE = [
     "Related",
     "Share this",
     "Share\u00a0this",
+    "You may also like",
+    "Floods Hit Three Towns",
+    "- 15 Amazing Images",
 ]
 WORDS = st.sampled_from(["the", "council", "voted", "on", "Tuesday", "café", "\u201cno\u201d", "\u2014", "ad", "share"])
 CONTENT = st.lists(WORDS, min_size=1, max_size=6).map(" ".join)

@@ -86,3 +86,16 @@ def test_unknown_selection_suggests_near_codes(tmp_path):
     with pytest.raises(CleanerError) as caught:
         select_rules(rules, ["PAY01"])
     assert caught.value.exit_code == 2 and "PAY001" in caught.value.message
+
+
+def test_language_packs_are_opt_in_unless_marked_default(tmp_path):
+    german = GOOD.replace('code = "PAY001"', 'code = "PAY501"') + 'lang = "de"\ndefault = false\n'
+    rules = load_rules([write_rules(tmp_path, GOOD, "en.toml"), write_rules(tmp_path, german, "de.toml")])
+    assert [r.code for r in select_rules(rules)] == ["PAY001"]
+    assert [r.code for r in select_rules(rules, langs=["de"])] == ["PAY501"]
+    assert [r.code for r in select_rules(rules, langs=["en,de"])] == ["PAY001", "PAY501"]
+    assert [r.code for r in select_rules(rules, ["PAY"])] == ["PAY001"]  # a category does not opt in
+    assert [r.code for r in select_rules(rules, ["PAY5"])] == ["PAY501"]  # a precise prefix does
+    with pytest.raises(CleanerError) as caught:
+        select_rules(rules, langs=["xx"])
+    assert caught.value.exit_code == 2 and "xx" in caught.value.message
