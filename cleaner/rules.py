@@ -324,7 +324,8 @@ def shipped_dir() -> Path:
 
 
 def shipped_files() -> list[Path]:
-    return sorted(shipped_dir().glob("*.toml"))
+    """patterns/*.toml (English, one file per category) and patterns/<lang>/*.toml (packs)."""
+    return sorted(shipped_dir().rglob("*.toml"))
 
 
 def load_rules(paths: list[Path]) -> list[Rule]:
