@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import BinaryIO
 
-from .engine import DocumentCleaner, Engine
+from .engine import DocumentCleaner, Engine, candidates_in
 from .output import TidyWriter, Write
-from .reader import CHUNK_SIZE, Separator, line_chunks, split_documents
+from .reader import CHUNK_SIZE, document_pieces, line_chunks
 from .report import Report
 from .rules import Rule, load_library, select_rules
 
@@ -58,14 +58,20 @@ class Cleaner:
             return DocumentCleaner(self.engine, out, record)
 
         current = document()
-        for piece in split_documents(line_chunks(stream, chunk_size), separator):
-            if isinstance(piece, Separator):
-                current.close()
-                write(piece.line)
-                count += 1
-                current = document()
-            else:
-                current.feed(piece)
+        for chunk in line_chunks(stream, chunk_size):
+            candidates = self.engine.matcher.scan(chunk)  # once per chunk, whatever it holds
+            line = 0  # the chunk line where the piece starts
+            for start, end, is_separator in document_pieces(chunk, separator):
+                if is_separator:
+                    current.close()
+                    write(chunk[start:end])
+                    count += 1
+                    current = document()
+                elif (start, end) == (0, len(chunk)):
+                    current.feed(chunk, candidates)
+                else:
+                    current.feed(chunk[start:end], candidates_in(candidates, start, end, line))
+                line += chunk.count(b"\n", start, end)
         current.close()
 
     def clean_bytes(self, data: bytes, **options) -> bytes:

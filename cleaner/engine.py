@@ -9,7 +9,7 @@ at a chunk boundary, and the result does not depend on the chunk size.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -63,14 +63,19 @@ class Engine:
         # How many kept lines from a document's start matter to `where = "head"` rules.
         self.head_window = max((r.window for r in rules if r.where == "head"), default=0)
 
-    def decide(self, buf: bytes, first_line: int, at_end: bool, head_kept: int = 0) -> tuple[list[Removal], int, int]:
+    def decide(
+        self, buf: bytes, first_line: int, at_end: bool, head_kept: int = 0, candidates: list[Candidate] | None = None
+    ) -> tuple[list[Removal], int, int]:
         """Removals in buf, the offset up to which everything is decided, and how many kept
         non-blank lines (up to the head window) the document has by then.
 
         `first_line` is the document line number (from 0) of the buffer's first line, `head_kept`
         the kept non-blank lines before it; `at_end` says the buffer runs to the end of the document.
+        `candidates` are the matcher's hits in buf when the caller scanned a larger chunk already.
         """
-        context = _Context(self, buf, self.matcher.scan(buf), first_line, at_end, head_kept)
+        if candidates is None:
+            candidates = self.matcher.scan(buf)
+        context = _Context(self, buf, candidates, first_line, at_end, head_kept)
         outcomes = context.settle()
         removals: list[Removal] = []
         decided = len(buf)
@@ -110,13 +115,15 @@ class _Context:
         self.gone: list[tuple[int, int]] = []  # whole-line removals of the round before
         self.unsure: set[int] = set()  # starts of the lines the round before deferred
         self.counted = False
+        self.counting: set[int] = set()  # candidates whose outcome depended on a count
+        self._last: dict[int, int] = {}
 
     def settle(self) -> dict[int, list[Removal] | None]:
         """Each candidate's removals (None: deferred), once the rounds agree."""
         previous = None
         for _ in range(_MAX_ROUNDS):
             self.counted = False
-            outcomes = self._round()
+            outcomes = self._round(previous)
             if not self.counted or outcomes == previous:
                 break
             previous = outcomes
@@ -124,19 +131,28 @@ class _Context:
             self.unsure = {self.candidates[p].start for p, found in outcomes.items() if found is _DEFERRED}
         return outcomes
 
-    def _round(self) -> dict[int, list[Removal] | None]:
+    def _round(self, previous: dict | None) -> dict[int, list[Removal] | None]:
         outcomes: dict[int, list[Removal] | None] = {}
         covered = -1  # lines up to here are already gone with a block or tail
         for position, candidate in enumerate(self.candidates):
             if candidate.index <= covered:
                 continue
-            try:
-                found, last = self.evaluate(position)
-            except _Defer:
-                outcomes[position] = _DEFERRED
-                continue
-            outcomes[position] = found
-            covered = max(covered, last)
+            if previous is not None and position in previous and position not in self.counting:
+                outcome = previous[position]  # no count went into it: the same as last round
+                last = self._last.get(position, candidate.index)
+            else:
+                counted_before, self.counted = self.counted, False
+                try:
+                    outcome, last = self.evaluate(position)
+                except _Defer:
+                    outcome, last = _DEFERRED, candidate.index
+                if self.counted:
+                    self.counting.add(position)
+                self.counted = self.counted or counted_before
+                self._last[position] = last
+            outcomes[position] = outcome
+            if outcome is not _DEFERRED:
+                covered = max(covered, last)
         return outcomes
 
     def line(self, position: int) -> _Line:
@@ -151,7 +167,7 @@ class _Context:
         tails, blocks, whole, spans = [], [], [], []
         for rule_position in candidate.starts:
             rule = self.rules[rule_position]
-            found = rule.find(line.norm)
+            found = rule.find(line.norm, candidate.end - candidate.start)
             if not found or not self._placed(rule, candidate):
                 continue
             if rule.kind == "tail":
@@ -343,27 +359,43 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 class DocumentCleaner:
-    """Feeds one document through the engine chunk by chunk, carrying undecided lines over."""
+    """Feeds one document through the engine piece by piece, carrying undecided lines over.
+
+    A piece comes with the matcher's candidates for it (the caller scans whole chunks, which
+    may hold many documents); the carried lines keep theirs, so nothing is scanned twice.
+    """
 
     def __init__(self, engine: Engine, out: TidyWriter, on_removal: Callable[[Removal, bytes], None] | None):
         self.engine = engine
         self.out = out
         self.on_removal = on_removal
         self.carry = b""
+        self.carry_candidates: list[Candidate] = []
         self.line = 0
         self.head_kept = 0
 
-    def feed(self, chunk: bytes) -> None:
-        buf = self.carry + chunk if self.carry else chunk
-        self.carry = buf[self._process(buf, at_end=False) :]
+    def feed(self, piece: bytes, candidates: list[Candidate] | None = None) -> None:
+        if candidates is None:
+            candidates = self.engine.matcher.scan(piece)
+        if not candidates and not self.carry and not self.engine.head_window:
+            self.out.kept(piece, 0, len(piece))  # nothing hit: the piece goes out as it is
+            self.line += piece.count(b"\n")
+            return
+        if self.carry:
+            lines = self.carry.count(b"\n")
+            candidates = self.carry_candidates + shifted(candidates, len(self.carry), lines)
+            piece = self.carry + piece
+        decided, lines = self._process(piece, candidates, at_end=False)
+        self.carry = piece[decided:]
+        self.carry_candidates = shifted([c for c in candidates if c.start >= decided], -decided, -lines)
 
     def close(self) -> None:
-        self._process(self.carry, at_end=True)
-        self.carry = b""
+        self._process(self.carry, self.carry_candidates, at_end=True)
+        self.carry, self.carry_candidates = b"", []
         self.out.end_document()
 
-    def _process(self, buf: bytes, at_end: bool) -> int:
-        removals, decided, self.head_kept = self.engine.decide(buf, self.line, at_end, self.head_kept)
+    def _process(self, buf: bytes, candidates: list[Candidate], at_end: bool) -> tuple[int, int]:
+        removals, decided, self.head_kept = self.engine.decide(buf, self.line, at_end, self.head_kept, candidates)
         position = 0
         for removal in removals:
             self.out.kept(buf, position, removal.start)
@@ -373,8 +405,24 @@ class DocumentCleaner:
                 self.on_removal(removal, buf[removal.start : removal.end])
             position = removal.end
         self.out.kept(buf, position, decided)
-        self.line += buf.count(b"\n", 0, decided)
-        return decided
+        lines = buf.count(b"\n", 0, decided)
+        self.line += lines
+        return decided, lines
+
+
+def candidates_in(candidates: list[Candidate], start: int, end: int, line: int) -> list[Candidate]:
+    """The candidates of the piece chunk[start:end] that starts at line `line` of the chunk, in
+    the piece's own offsets and line numbers."""
+    first = bisect_left(candidates, start, key=lambda c: c.start)
+    last = bisect_left(candidates, end, key=lambda c: c.start)
+    return shifted(candidates[first:last], -start, -line) if first < last else []
+
+
+def shifted(candidates: list[Candidate], offset: int, lines: int) -> list[Candidate]:
+    """Candidates moved by `offset` bytes and `lines` lines (into or out of a larger buffer)."""
+    if not offset and not lines:
+        return candidates
+    return [c._replace(index=c.index + lines, start=c.start + offset, end=c.end + offset) for c in candidates]
 
 
 def clean_document(engine: Engine, chunks: Iterable[bytes], write: Write, on_removal=None) -> None:

@@ -12,6 +12,7 @@ Two views are derived from the same tables:
 
 from __future__ import annotations
 
+import re
 import string
 
 import numpy as np
@@ -45,7 +46,7 @@ CHAR_MAP: dict[str, str] = {
     **{c: '"' for c in DOUBLE_QUOTES},
     **{c: "-" for c in DASHES},
 }
-_TRANSLATE = str.maketrans({c: (r or None) for c, r in CHAR_MAP.items()})
+_SPECIAL = re.compile("[" + re.escape("".join(CHAR_MAP)) + "]")
 _NOT_WORD = frozenset(string.punctuation + string.whitespace + SYMBOLS)
 
 # What `whole_line` trims from both ends of a line before comparing it with an anchor.
@@ -59,7 +60,13 @@ def is_word(char: str) -> bool:
 
 def normalize(text: str) -> str:
     """The comparable form of a line or phrase: lower case, plain punctuation, single spaces."""
-    return " ".join(text.lower().translate(_TRANSLATE).split())
+    if text.isascii():
+        return " ".join(text.lower().split())
+    return " ".join(_SPECIAL.sub(_plain, text.lower()).split())
+
+
+def _plain(match: re.Match) -> str:
+    return CHAR_MAP[match.group()]
 
 
 normalize_line = normalize
@@ -69,7 +76,7 @@ def origin_map(line: str, norm: str) -> list[int]:
     """For each character of `norm` (= normalize(line)), its index in `line`."""
     pairs = []  # (character, index in line), before spaces are squeezed
     for index, char in enumerate(line):
-        for part in char.lower().translate(_TRANSLATE):
+        for part in _SPECIAL.sub(_plain, char.lower()):
             pairs.append((part, index))
     origin = []
     previous_space = True  # drops leading spaces
@@ -99,13 +106,20 @@ def trim(text: str) -> str:
 # token of its own, framed by spaces); letters, digits, line breaks and bytes >= 128 stay.
 _SPACE_MAP = bytes(32 if chr(b).isspace() and b != 10 else b for b in range(256))
 _PUNCT_MAP = bytes(1 if b < 128 and not chr(b).isalnum() and not chr(b).isspace() else 0 for b in range(256))
-# Non-ASCII characters by code point: what the scan makes of them.
-_SPACE_POINTS = np.array(sorted(ord(c) for c, r in CHAR_MAP.items() if r == " " and ord(c) >= 128))
-_DROPPED_POINTS = np.array(sorted(ord(c) for c in DROPPED))
-_ASCII_POINTS = {ord(c): ord(r) for c, r in CHAR_MAP.items() if len(r) == 1 and r != " " and ord(c) >= 128}
-_MAPPED_POINTS = np.array(sorted(_ASCII_POINTS))
-_MAPPED_TO = np.array([_ASCII_POINTS[p] for p in sorted(_ASCII_POINTS)], dtype=np.uint8)
-_SYMBOL_POINTS = np.array(sorted(ord(c) for c in SYMBOLS if c not in CHAR_MAP))
+# Non-ASCII characters (of two- and three-byte UTF-8) by code point: what the scan makes of them.
+_WORD, _SPACE, _MAPPED, _DROPPED, _SYMBOL, _CAPITAL = range(6)
+_POINT_CLASS = np.zeros(0x10000, np.uint8)
+_POINT_ASCII = np.zeros(0x10000, np.uint8)  # the ASCII form of a _MAPPED character
+for _char, _replacement in CHAR_MAP.items():
+    if ord(_char) >= 128:
+        _POINT_CLASS[ord(_char)] = _SPACE if _replacement == " " else _DROPPED if not _replacement else _MAPPED
+        _POINT_ASCII[ord(_char)] = ord(_replacement) if len(_replacement) == 1 else 0
+for _char in SYMBOLS:
+    if _char not in CHAR_MAP:
+        _POINT_CLASS[ord(_char)] = _SYMBOL
+for _point in range(0xC0, 0xDF):  # À..Þ: the scan folds them to à..þ
+    if _point != 0xD7:
+        _POINT_CLASS[_point] = _CAPITAL
 
 
 def scan_view(chunk: bytes) -> str:
@@ -148,20 +162,21 @@ def _map_multibyte(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     point = np.where(two, ((first & 0x1F) << 6) | (second & 0x3F),
                      ((first & 0x0F) << 12) | ((second & 0x3F) << 6) | (third & 0x3F))
     width = np.where(two, 2, 3)
+    kind = np.where(valid, _POINT_CLASS[point & 0xFFFF], _WORD)
     array = padded[: len(array)].copy()
 
-    capitals = valid & (point >= 0xC0) & (point <= 0xDE) & (point != 0xD7)  # À..Þ -> à..þ
+    capitals = kind == _CAPITAL
     array[leads[capitals] + 1] += 0x20
-    spaces = valid & np.isin(point, _SPACE_POINTS)
+    spaces = kind == _SPACE
     array[leads[spaces]] = 32
-    mapped = valid & np.isin(point, _MAPPED_POINTS)
-    array[leads[mapped]] = _MAPPED_TO[np.searchsorted(_MAPPED_POINTS, point[mapped])]
-    dropped = valid & np.isin(point, _DROPPED_POINTS)
+    mapped = kind == _MAPPED
+    array[leads[mapped]] = _POINT_ASCII[point[mapped]]
+    dropped = kind == _DROPPED
     gone = [leads[dropped]]
     for offset in (1, 2):  # the rest of a mapped or dropped character goes
         gone.append(leads[(spaces | mapped | dropped) & (offset < width)] + offset)
     gone = np.concatenate(gone)
-    symbols = valid & np.isin(point, _SYMBOL_POINTS)
+    symbols = kind == _SYMBOL
     symbol_first, symbol_last = leads[symbols], leads[symbols] + width[symbols] - 1
     if len(gone):
         # Positions move left by the number of deleted bytes before them.

@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import BinaryIO, Iterator, NamedTuple
+from typing import BinaryIO, Iterator
 
 CHUNK_SIZE = 1 << 21  # 2 MiB: large enough that per-chunk costs vanish, small enough to stay flat
-
-
-class Separator(NamedTuple):
-    """A document-separator line, passed through unchanged."""
-
-    line: bytes
 
 
 def line_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
@@ -51,19 +45,16 @@ def separator_pattern(line: str | None = None, pattern: str | None = None) -> re
     return None
 
 
-def split_documents(chunks: Iterator[bytes], separator: re.Pattern[bytes] | None) -> Iterator[bytes | Separator]:
-    """Chunks of document text, with a Separator item wherever a separator line stands."""
-    for chunk in chunks:
-        if separator is None:
-            yield chunk
-            continue
-        position = 0
+def document_pieces(chunk: bytes, separator: re.Pattern[bytes] | None) -> Iterator[tuple[int, int, bool]]:
+    """(start, end, is_separator) spans of a chunk: document text and separator lines, in order."""
+    position = 0
+    if separator is not None:
         for match in separator.finditer(chunk):
             if match.end() == match.start():
                 continue
             if match.start() > position:
-                yield chunk[position : match.start()]
-            yield Separator(match.group())
+                yield position, match.start(), False
+            yield match.start(), match.end(), True
             position = match.end()
-        if position < len(chunk):
-            yield chunk[position:] if position else chunk
+    if position < len(chunk):
+        yield position, len(chunk), False

@@ -20,6 +20,7 @@ from .normalize import is_word, normalize, trim
 
 KINDS = ("line", "span", "block", "tail", "list")
 LOOKAHEAD_KINDS = ("block", "tail", "list")
+WHOLE_LINE_BYTES = 256  # a `whole_line` label is never longer than this (raw bytes)
 PLACES = ("anywhere", "head", "tail")
 CODE_PATTERN = re.compile(r"^[A-Z]{3}[0-9]{3}$")
 CATEGORY_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -82,11 +83,16 @@ class Rule:
     end_finder: PhraseFinder | None = None
     raw: dict = field(default_factory=dict, repr=False)  # the table as written, for display
 
-    def find(self, line: str) -> list[tuple[int, int]]:
-        """Spans of a normalised line selected by this rule's text conditions ([] = no hit)."""
+    def find(self, line: str, raw_length: int = 0) -> list[tuple[int, int]]:
+        """Spans of a normalised line selected by this rule's text conditions ([] = no hit).
+
+        `raw_length` is the line's length in bytes, which bounds `whole_line` labels.
+        """
         if self.max_len and len(line) > self.max_len:
             return []
         if self.whole_line:
+            if raw_length > WHOLE_LINE_BYTES:
+                return []
             trimmed = trim(line)
             if self.pattern is not None:
                 selected = self.pattern.fullmatch(trimmed) is not None and self.anchor_finder.first(line)

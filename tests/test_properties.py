@@ -210,7 +210,7 @@ def test_scan_finds_every_line_the_rules_would_match(before, anchor, after, brok
     phrase = normalize(anchor)
     assume(phrase)
     data = text.encode() + (b"\xff\xc3" if broken else b"")
-    matcher = Matcher([SimpleNamespace(anchors=(phrase,), end=())])
+    matcher = Matcher([SimpleNamespace(anchors=(phrase,), end=(), whole_line=False, pattern=None)])
     hit_lines = {c.index for c in matcher.scan(data)}
     for index, line in enumerate(data.split(b"\n")):
         norm = normalize(line.decode("utf-8", "surrogateescape").removesuffix("\r"))
