@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .engine import DocumentCleaner, Engine, candidates_in
+from .parallel import scanned_chunks
 from .output import TidyWriter, Write
 from .reader import CHUNK_SIZE, document_pieces, line_chunks
 from .report import Report
@@ -46,9 +47,14 @@ class Cleaner:
         separator: re.Pattern[bytes] | None = None,
         chunk_size: int = CHUNK_SIZE,
         report: Report | None = None,
+        workers: int = 1,
     ) -> None:
         """Clean a binary stream into `write`. The stream is one document unless `separator`
-        (see reader.separator_pattern) marks document boundaries; separator lines pass through."""
+        (see reader.separator_pattern) marks document boundaries; separator lines pass through.
+
+        With `workers` > 1, worker processes scan the chunks of a large input (the bulk of the
+        work) while this process decides and writes, in order.
+        """
         out = TidyWriter(write)
         count = 1
 
@@ -58,8 +64,7 @@ class Cleaner:
             return DocumentCleaner(self.engine, out, record)
 
         current = document()
-        for chunk in line_chunks(stream, chunk_size):
-            candidates = self.engine.matcher.scan(chunk)  # once per chunk, whatever it holds
+        for chunk, candidates in scanned_chunks(self.engine.matcher, line_chunks(stream, chunk_size), workers):
             line = 0  # the chunk line where the piece starts
             for start, end, is_separator in document_pieces(chunk, separator):
                 if is_separator:

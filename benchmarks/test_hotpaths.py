@@ -1,0 +1,62 @@
+"""pytest-benchmark suite for the engine's hot paths (not part of the default test run):
+
+    pytest benchmarks/test_hotpaths.py --benchmark-only
+
+Each benchmark works on the same 4 MB slice of a generated corpus.
+"""
+
+import io
+
+import pytest
+
+from cleaner import Cleaner
+from cleaner.bench.corpus import Generator
+from cleaner.normalize import normalize, scan_view
+from cleaner.output import TidyWriter
+
+
+@pytest.fixture(scope="module")
+def chunk() -> bytes:
+    generator = Generator(seed=3)
+    parts, size = [], 0
+    while size < 4 << 20:
+        lines, _, _ = generator.document()
+        text = ("\n".join(lines) + "\n\n").encode()
+        parts.append(text)
+        size += len(text)
+    return b"".join(parts)
+
+
+@pytest.fixture(scope="module")
+def cleaner() -> Cleaner:
+    return Cleaner()
+
+
+def test_scan_view(benchmark, chunk):
+    benchmark(scan_view, chunk)
+
+
+def test_scan_candidates(benchmark, chunk, cleaner):
+    benchmark(cleaner.engine.matcher.scan, chunk)
+
+
+def test_rule_confirmation(benchmark, chunk, cleaner):
+    candidates = cleaner.engine.matcher.scan(chunk)
+    benchmark(cleaner.engine.decide, chunk, 0, True, 0, candidates)
+
+
+def test_normalize_lines(benchmark, chunk):
+    lines = chunk.decode().splitlines()[:20000]
+    benchmark(lambda: [normalize(line) for line in lines])
+
+
+def test_writing_kept_bytes(benchmark, chunk):
+    def write_all():
+        sink = io.BytesIO()
+        TidyWriter(sink.write).kept(chunk, 0, len(chunk))
+
+    benchmark(write_all)
+
+
+def test_end_to_end(benchmark, chunk, cleaner):
+    benchmark(cleaner.clean_bytes, chunk)
