@@ -30,13 +30,14 @@ class Cleaner:
         ignore: list[str] | None = None,
         langs: list[str] | None = None,
         rule_files: list[Path] = (),
+        engine: str = "ahocorasick",
     ):
         if rules is not None and not (select or ignore or langs):
             self.rules = list(rules)  # exactly these
         else:
             library = rules if rules is not None else load_library(list(rule_files))
             self.rules = select_rules(library, select, ignore, langs)
-        self.engine = Engine(self.rules)
+        self.engine = Engine(self.rules, engine)
 
     def clean_stream(
         self,

@@ -57,9 +57,9 @@ class _Line:
 
 
 class Engine:
-    def __init__(self, rules: list[Rule]):
+    def __init__(self, rules: list[Rule], engine: str = "ahocorasick"):
         self.rules = rules
-        self.matcher = Matcher(rules)
+        self.matcher = Matcher(rules, engine)
         # How many kept lines from a document's start matter to `where = "head"` rules.
         self.head_window = max((r.window for r in rules if r.where == "head"), default=0)
 

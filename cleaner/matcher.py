@@ -1,7 +1,9 @@
 """The scan: which lines of a chunk can concern which rules.
 
 Two tiers, both run over whole chunks:
-- all anchors of all selected rules in one Aho-Corasick automaton over the chunk's scan view;
+- all anchors of all selected rules in one multi-literal scan over the chunk's scan view: a
+  pyahocorasick automaton, or, with `engine="hyperscan"` (pip install .[fast]), a Hyperscan
+  literal database; both find every occurrence of the same keys, so the output is the same;
 - rules that match a whole line exactly (`whole_line` without a regex) by a hash lookup of the
   trimmed, normalised text of the chunk's short lines, so that a label such as "Share" or
   "Comments" costs nothing on the many lines where the word appears in prose.
@@ -17,7 +19,10 @@ from typing import NamedTuple
 import ahocorasick
 import numpy as np
 
-from .normalize import normalize, scan_keys, scan_view, trim
+from .normalize import normalize, scan_keys, scan_view, scan_view_bytes, trim
+from .errors import CleanerError
+
+ENGINES = ("ahocorasick", "hyperscan", "auto")
 from .rules import WHOLE_LINE_BYTES, Rule
 
 
@@ -35,8 +40,9 @@ def exact_tier(rule: Rule) -> bool:
 
 
 class Matcher:
-    def __init__(self, rules: list[Rule]):
+    def __init__(self, rules: list[Rule], engine: str = "ahocorasick"):
         self.rules = rules
+        self.engine = resolve_engine(engine)
         refs: dict[str, set[tuple[int, bool]]] = {}
         self.exact: dict[str, set[int]] = {}  # trimmed anchor -> rules
         for position, rule in enumerate(rules):
@@ -50,12 +56,31 @@ class Matcher:
             for phrase in rule.end:
                 for key in scan_keys(phrase):
                     refs.setdefault(key, set()).add((position, True))
-        self.automaton = None
-        if refs:
+        self.automaton = self.database = None
+        if refs and self.engine == "hyperscan":
+            self._build_hyperscan(refs)
+        elif refs:
             self.automaton = ahocorasick.Automaton()
             for key, value in refs.items():
                 self.automaton.add_word(key, tuple(sorted(value)))
             self.automaton.make_automaton()
+
+    def _build_hyperscan(self, refs: dict[str, set[tuple[int, bool]]]) -> None:
+        import hyperscan
+
+        keys = list(refs)
+        self.key_refs = [tuple(sorted(refs[k])) for k in keys]
+        self.database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        expressions = [k.encode("latin-1") for k in keys]
+        self.database.compile(
+            expressions=expressions, ids=list(range(len(keys))), elements=len(keys), flags=0, literal=True
+        )
+
+    def __getstate__(self):  # a Hyperscan database does not pickle: workers rebuild the matcher
+        return {"rules": self.rules, "engine": self.engine}
+
+    def __setstate__(self, state):
+        self.__init__(state["rules"], state["engine"])
 
     def scan(self, chunk: bytes) -> list[Candidate]:
         """The lines of `chunk` that some rule may concern, in order."""
@@ -64,6 +89,8 @@ class Matcher:
         hits: dict[int, set[tuple[int, bool]]] = {}
         if self.automaton is not None:
             self._scan_anchors(chunk, hits)
+        elif self.database is not None:
+            self._scan_hyperscan(chunk, hits)
         lines = None
         if self.exact:
             lines = _line_bounds(chunk)
@@ -93,6 +120,17 @@ class Matcher:
             last = end
             hits.setdefault(line, set()).update(refs)
 
+    def _scan_hyperscan(self, chunk: bytes, hits: dict) -> None:
+        view = scan_view_bytes(chunk)
+        found: list[tuple[int, int]] = []
+        self.database.scan(view, match_event_handler=lambda key, start, end, flags, context: found.append((end, key)))
+        found.sort()
+        line = last = 0
+        for end, key in found:
+            line += view.count(b"\n", last, end)
+            last = end
+            hits.setdefault(line, set()).update(self.key_refs[key])
+
     def _scan_exact(self, chunk: bytes, lines: tuple[np.ndarray, np.ndarray], hits: dict) -> None:
         starts, ends = lines
         lengths = ends - starts
@@ -109,3 +147,18 @@ def _line_bounds(chunk: bytes) -> tuple[np.ndarray, np.ndarray]:
     starts = np.concatenate([[0], breaks + 1])
     ends = np.concatenate([breaks, [len(chunk)]])
     return starts, ends
+
+
+def resolve_engine(engine: str) -> str:
+    """'auto' is Hyperscan when it is installed, else pyahocorasick."""
+    if engine not in ENGINES:
+        raise CleanerError(f"unknown engine '{engine}' (expected one of: {', '.join(ENGINES)})", exit_code=2)
+    if engine == "ahocorasick":
+        return engine
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        if engine == "hyperscan":
+            raise CleanerError("the hyperscan engine needs the 'hyperscan' package: pip install '.[fast]'", 2) from None
+        return "ahocorasick"
+    return "hyperscan"

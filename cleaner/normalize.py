@@ -123,9 +123,14 @@ for _point in range(0xC0, 0xDF):  # À..Þ: the scan folds them to à..þ
 
 
 def scan_view(chunk: bytes) -> str:
-    """The chunk as the automaton sees it: ASCII and Latin-1 lower case, words and punctuation
-    marks as tokens separated by single spaces, every line framed by spaces. Only line breaks
-    keep their count; offsets shift.
+    """`scan_view_bytes` as a latin-1 str (one character per byte), for pyahocorasick."""
+    return scan_view_bytes(chunk).decode("latin-1")
+
+
+def scan_view_bytes(chunk: bytes) -> bytes:
+    """The chunk as the scan sees it: ASCII and Latin-1 lower case, words and punctuation marks
+    as tokens separated by single spaces, every line framed by spaces. Only line breaks keep
+    their count; offsets shift.
 
     Built from whole-chunk operations (bytes methods and numpy), never a loop over lines.
     """
@@ -143,7 +148,7 @@ def scan_view(chunk: bytes) -> str:
     spaces = array == 32
     doubled = np.flatnonzero(spaces[1:] & spaces[:-1]) + 1
     squeezed = np.delete(array, doubled).tobytes() if len(doubled) else array.tobytes()
-    return (b" " + squeezed.replace(b"\n", b" \n ") + b" ").decode("latin-1")
+    return b" " + squeezed.replace(b"\n", b" \n ") + b" "
 
 
 def _map_multibyte(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

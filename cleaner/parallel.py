@@ -34,7 +34,7 @@ def scanned_chunks(matcher: Matcher, chunks: Iterable[bytes], workers: int = 1) 
             yield chunk, matcher.scan(chunk)
         return
     context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(matcher.rules,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(matcher.rules, matcher.engine)) as pool:
         pending: deque = deque()
         for chunk in _chain(head, chunks):
             pending.append((chunk, pool.submit(_scan, chunk)))
@@ -51,9 +51,9 @@ def _chain(head: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _start(rules) -> None:
+def _start(rules, engine: str) -> None:
     global _worker_matcher
-    _worker_matcher = Matcher(rules)  # built once per worker, not once per chunk
+    _worker_matcher = Matcher(rules, engine)  # built once per worker, not once per chunk
 
 
 def _scan(chunk: bytes) -> list[Candidate]:

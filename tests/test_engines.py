@@ -1,0 +1,59 @@
+"""The optional Hyperscan engine must give exactly the output of the default engine."""
+
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cleaner import Cleaner, CleanerError
+from cleaner.bench.corpus import Generator
+
+hyperscan = pytest.importorskip("hyperscan")
+
+DEFAULT = Cleaner()
+FAST = Cleaner(engine="hyperscan")
+
+
+def corpus(size: int) -> bytes:
+    generator, parts, total = Generator(seed=11), [], 0
+    while total < size:
+        lines, _, _ = generator.document()
+        ending = "\r\n" if generator.random.random() < 0.1 else "\n"
+        text = (ending.join(lines) + ending + ending).encode()
+        parts.append(text)
+        total += len(text)
+    return b"".join(parts)
+
+
+def test_same_output_on_a_generated_corpus():
+    data = corpus(3 << 20)
+    expected = DEFAULT.clean_bytes(data)
+    assert expected != data  # the corpus has noise: the comparison is not vacuous
+    assert FAST.clean_bytes(data) == expected
+    assert FAST.clean_bytes(data, chunk_size=1 << 16) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([
+    "Advertisement", "Read more: Floods hit three towns", "Share this article", "You've read 3 of 5 free articles.",
+    "Your support helps us to tell the story", "Your support makes all the difference.The council met.",
+    "The council met on Tuesday.", "\u201cWe will share the cost,\u201d she said.", "© 2023 Reuters", "",
+    "Join the conversation", "12 comments", "Caf\u00e9 owners \u2014 angry \u2014 protested.",
+]), max_size=12), st.sampled_from(["\n", "\r\n"]))
+def test_same_output_on_any_mix_of_lines(lines, ending):
+    data = ending.join(lines).encode()
+    assert FAST.clean_bytes(data) == DEFAULT.clean_bytes(data)
+
+
+def test_same_output_with_parallel_workers():
+    data = corpus(5 << 20)
+    out = []
+    FAST.clean_stream(io.BytesIO(data), out.append, chunk_size=1 << 20, workers=2)
+    assert b"".join(out) == DEFAULT.clean_bytes(data)
+
+
+def test_unknown_engine_is_a_clear_error():
+    with pytest.raises(CleanerError) as caught:
+        Cleaner(engine="regex")
+    assert caught.value.exit_code == 2 and "hyperscan" in caught.value.message
