@@ -104,7 +104,7 @@ def trim(text: str) -> str:
 
 # The scan's byte maps: white space -> one space; ASCII punctuation -> \x01 in the class map (a
 # token of its own, framed by spaces); letters, digits, line breaks and bytes >= 128 stay.
-_SPACE_MAP = bytes(32 if chr(b).isspace() and b != 10 else b for b in range(256))
+_SPACE_MAP = bytes(32 if b < 128 and chr(b).isspace() and b != 10 else b for b in range(256))
 _PUNCT_MAP = bytes(1 if b < 128 and not chr(b).isalnum() and not chr(b).isspace() else 0 for b in range(256))
 # Non-ASCII characters (of two- and three-byte UTF-8) by code point: what the scan makes of them.
 _WORD, _SPACE, _MAPPED, _DROPPED, _SYMBOL, _CAPITAL = range(6)

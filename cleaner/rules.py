@@ -99,9 +99,14 @@ class Rule:
             else:
                 selected = trimmed in self.trimmed_anchors
             return [(0, len(line))] if selected else []
-        hits = self.anchor_finder.spans(line)
-        if not hits or self.pattern is None:
-            return hits
+        if self.pattern is None:
+            return self.anchor_finder.spans(line)
+        if self.anchor_finder.first(line) is None:
+            return []
+        if self.kind != "span":  # only whether, and where first, the rule hits
+            match = self.pattern.search(line)
+            if match is None or match.end() > match.start():
+                return [match.span()] if match is not None else []
         return [(m.start(), m.end()) for m in self.pattern.finditer(line) if m.end() > m.start()]
 
     def find_end(self, line: str, start: int = 0) -> int | None:

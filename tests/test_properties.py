@@ -172,11 +172,11 @@ def test_crlf_lines_keep_their_endings(data):
 TEXT = st.lists(
     st.sampled_from(
         list("abcxyz AB,.:;'\"-()/!?\n") + ["\u00a0", "\u2019", "\u201c", "\u2014", "\u200b", "\u2022", "\xad",
-                                           "é", "É", "\t", "ß", "…", "©", "\u2009", "½", "😀", "\r\n"]
+                                           "é", "É", "à", "Å", "\t", "ß", "…", "©", "\u2009", "½", "😀", "\r\n"]
     ),
     max_size=40,
 ).map("".join)
-ANCHOR = st.text(alphabet="abcxyzé' -:.(©•/", min_size=1, max_size=8)
+ANCHOR = st.text(alphabet="abcxyzéàÅ' -:.(©•/", min_size=1, max_size=8)
 
 
 @st.composite
