@@ -341,8 +341,8 @@ def headline_shaped(text: str, max_len: int) -> bool:
     stripped = text.strip()
     if norm[0] in "-*•·>" and len(norm) > 2:
         return True
-    if norm[-1] in ".,;:" or len(norm.split()) < 2:
-        return False
+    if norm.rstrip("\"')]}").endswith((".", ",", ";", ":")) or len(norm.split()) < 2:
+        return False  # a sentence, even one that closes a quote: ."
     return stripped[0].isupper() or stripped[0].isdigit() or norm[0] in "'\""
 
 

@@ -124,25 +124,34 @@ class PhraseFinder:
     character (as `normalize.is_word` defines it, like the scan), leftmost and longest first."""
 
     def __init__(self, phrases: tuple[str, ...]):
-        ordered = sorted(phrases, key=len, reverse=True)
-        self.pattern = re.compile("|".join(map(re.escape, ordered)) or "(?!)")
+        self.ordered = sorted(phrases, key=len, reverse=True)
+        self.pattern = re.compile("|".join(map(re.escape, self.ordered)) or "(?!)")
 
     def spans(self, line: str, start: int = 0) -> list[tuple[int, int]]:
         found = []
         while (match := self.pattern.search(line, start)) is not None:
-            begin, end = match.span()
-            if _on_edges(line, begin, end):
-                found.append((begin, end))
-                start = end
+            span = self._at(line, match.start())
+            if span is not None:
+                found.append(span)
+                start = span[1]
             else:
-                start = begin + 1
+                start = match.start() + 1
         return found
 
     def first(self, line: str, start: int = 0) -> tuple[int, int] | None:
         while (match := self.pattern.search(line, start)) is not None:
-            if _on_edges(line, *match.span()):
-                return match.span()
+            span = self._at(line, match.start())
+            if span is not None:
+                return span
             start = match.start() + 1
+        return None
+
+    def _at(self, line: str, begin: int) -> tuple[int, int] | None:
+        """The longest phrase at `begin` that sits on word edges (a shorter one may where a
+        longer one does not: "show key events" in "show key events onlyplease")."""
+        for phrase in self.ordered:
+            if line.startswith(phrase, begin) and _on_edges(line, begin, begin + len(phrase)):
+                return begin, begin + len(phrase)
         return None
 
 

@@ -240,3 +240,25 @@ def test_list_is_the_same_whatever_the_chunk_size(make_cleaner):
     assert expected == "A.\nProse ends here.\n"
     for size in (1, 5, 17):
         assert cleaner.clean_bytes(text.encode(), chunk_size=size) == expected.encode()
+
+
+def test_a_shorter_anchor_matches_where_a_longer_one_fails_its_word_edge(make_cleaner):
+    cleaner = make_cleaner(
+        """
+        [[rule]]
+        code = "LIV001"
+        category = "live"
+        description = "Key events toggle"
+        kind = "line"
+        anchors = ["show key events only", "show key events"]
+        max_len = 80
+        examples = ["Show key events only"]
+        """
+    )
+    assert cleaner.clean_text("Show key events onlyPlease turn on JavaScript\n") == ""
+
+
+def test_list_stops_at_a_sentence_that_closes_a_quote(make_cleaner):
+    cleaner = make_cleaner(LIST)
+    text = 'Intro.\nRelated\nHe said: "We will fight."\nMore prose.\n'
+    assert cleaner.clean_text(text) == 'Intro.\nHe said: "We will fight."\nMore prose.\n'
