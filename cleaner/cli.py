@@ -15,9 +15,22 @@ import functools
 import typer
 
 from .api import Cleaner
+from .batch import (
+    BLOCK_SIZE,
+    ON_ERROR,
+    Batch,
+    RecordError,
+    Settings,
+    check_side_file,
+    clean_items,
+    default_workers,
+    document_label,
+    plan,
+)
 from .check import check_rules, format_failures
 from .docs import describe, reference_markdown
 from .errors import CleanerError
+from .formats import FORMATS, CorruptInput, detect, make_format, open_input
 from .reader import CHUNK_SIZE, separator_pattern
 from .report import Report
 from .rules import Rule, load_library, load_rules, select_rules, shipped_files
@@ -64,46 +77,133 @@ def _rules(select, ignore, extra, langs) -> list[Rule]:
 @app.command()
 @command
 def clean(
-    files: Optional[List[Path]] = typer.Argument(None, help="Input files (default: standard input; '-' too)."),
+    files: Optional[List[Path]] = typer.Argument(
+        None, help="Input files or, with -o, directories (default: standard input; '-' too)."
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "-o", "--output", help="Clean into this directory, mirroring the inputs' tree (else: standard output).",
+        metavar="OUTDIR",
+    ),
     select: Optional[List[str]] = SELECT,
     ignore: Optional[List[str]] = IGNORE,
     rules: Optional[List[Path]] = RULES,
     lang: Optional[List[str]] = LANG,
+    input_format: Optional[str] = typer.Option(
+        None, "--format", help="text, jsonl or multinews (default: by extension; standard input: text)."
+    ),
+    field: str = typer.Option("text", "--field", help="JSONL: the field holding the text."),
+    id_field: Optional[str] = typer.Option(None, "--id-field", help="JSONL: the field naming a record in the audit and report."),
+    include: Optional[List[str]] = typer.Option(None, "--include", help="With -o: only files matching this glob; repeatable."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="With -o: leave out files or directories matching this glob; repeatable."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes (with -o default: all cores)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    report_file: Optional[Path] = typer.Option(None, "--report", help="With -o: write a JSON report here.", metavar="FILE.json"),
+    resume: bool = typer.Option(False, "--resume", help="With -o: skip outputs that already exist (they are complete)."),
+    on_error: str = typer.Option("stop", "--on-error", help="A malformed JSONL record: stop (the file), skip or keep it."),
     explain: Optional[Path] = typer.Option(None, "--explain", help="Write a JSONL audit of every removal here."),
     stats: bool = typer.Option(False, "--stats", help="Print removals per rule to stderr at the end."),
     doc_sep: Optional[str] = typer.Option(None, "--doc-sep", help="A line that separates documents (e.g. '\\f')."),
     doc_sep_regex: Optional[str] = typer.Option(None, "--doc-sep-regex", help="A regex matching separator lines."),
     chunk_size: int = typer.Option(CHUNK_SIZE, "--chunk-size", min=1, hidden=True),
+    block_size: int = typer.Option(BLOCK_SIZE, "--block-size", min=1, hidden=True),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", metavar="ADDRESS",
+        help="With -o: run on a Dask cluster (tcp://HOST:PORT, or local:N to start N workers here); inputs and "
+        "OUTDIR may be fsspec URLs (s3://, gs://). Needs: pip install 'cleaner[dask]'.",
+    ),
 ) -> int:
-    """Clean files (or standard input) to standard output."""
-    cleaner = Cleaner(rules=_rules(select, ignore, rules, lang))
+    """Clean files (or standard input) to standard output, or a whole corpus into a directory."""
+    if input_format is not None and input_format not in FORMATS:
+        raise CleanerError(f"unknown format '{input_format}' (expected {', '.join(FORMATS)})", exit_code=2)
+    if on_error not in ON_ERROR:
+        raise CleanerError(f"unknown --on-error '{on_error}' (expected {', '.join(ON_ERROR)})", exit_code=2)
+    if output is None:
+        needs_output = [name for name, value in (("--include", include), ("--exclude", exclude), ("--report", report_file), ("--resume", resume), ("--scheduler", scheduler)) if value]
+        if needs_output:
+            raise CleanerError(f"{needs_output[0]} needs -o OUTDIR", exit_code=2)
+    chosen = _rules(select, ignore, rules, lang)
     try:
         separator = separator_pattern(doc_sep, doc_sep_regex)
     except Exception as error:  # re.error, or a bad escape in --doc-sep
         raise CleanerError(f"bad document separator: {error}", exit_code=2) from None
-    status, report = _clean_files(cleaner, files, separator, explain, chunk_size)
+    settings = Settings(field=field, id_field=id_field, separator=separator, on_error=on_error, explain=explain is not None)
+    if output is not None:
+        status, report = _clean_tree(
+            chosen, files, output, settings, input_format, include, exclude, workers, quiet, report_file, resume,
+            explain, block_size, scheduler, (select, ignore, lang, rules),
+        )
+    else:
+        cleaner = Cleaner(rules=chosen)
+        status, report = _clean_files(cleaner, files, separator, explain, chunk_size, input_format, settings, workers)
     if stats:
         print(report.table(), file=sys.stderr)
     return status
 
 
-def _clean_files(cleaner, files, separator, explain, chunk_size) -> tuple[int, Report]:
+def _clean_tree(rules, files, output, settings, input_format, include, exclude, workers, quiet, report_file, resume, explain, block_size, scheduler=None, selection=()):
+    """`clean -o OUTDIR`: plan (refusals first), then the batch; the report at the end."""
+    if not files or any(str(f) == "-" for f in files):
+        raise CleanerError("-o OUTDIR needs input files or directories (not standard input)", exit_code=2)
+    if scheduler is None:
+        jobs = plan(list(files), output, include=include or [], exclude=exclude or [], format=input_format)
+    for side, what in ((report_file, "report"), (explain, "audit")):
+        if side is not None:
+            check_side_file(side, list(files), what)
+    settings.root = os.path.realpath(output)
+    with _atomic_text(explain) as audit:
+        if scheduler is not None:  # the same batch on a Dask cluster: cleaner/dask.py
+            from .dask import RuleSpec, run_files
+
+            summary = run_files(
+                scheduler, files, output, RuleSpec.of(*selection), settings, input_format=input_format,
+                include=include or (), exclude=exclude or (), resume=resume, audit=audit, block_size=block_size,
+                workers=workers, client_rules=rules,
+            )
+        else:
+            batch = Batch(
+                jobs, rules, settings, workers=workers or default_workers(), resume=resume, audit=audit,
+                progress=not quiet and sys.stderr.isatty(), block_size=block_size,
+            )
+            summary = batch.run()
+    if report_file is not None:
+        with _atomic_text(report_file) as handle:
+            json.dump(summary.as_dict(), handle, indent=1, ensure_ascii=False)
+            handle.write("\n")
+    return summary.exit_code, summary.counts
+
+
+def _clean_files(cleaner, files, separator, explain, chunk_size, input_format=None, settings=None, workers=None):
     status = 0
     out = sys.stdout.buffer
     with _atomic_text(explain) as audit:
         report = Report(audit)
         for name in [str(f) for f in files] if files else ["-"]:
             try:
-                stream = sys.stdin.buffer if name == "-" else open(name, "rb")
+                if name == "-":
+                    stream = sys.stdin.buffer
+                else:
+                    stream = open_input(name, binary_check=False)  # decompressed by extension
             except OSError as error:
-                print(f"cleaner: {name}: {error.strerror}", file=sys.stderr)
+                print(f"cleaner: {name}: {error.strerror or error}", file=sys.stderr)
                 status = 1
                 continue
+            label = "<stdin>" if name == "-" else name
+            fmt = input_format or ("text" if name == "-" else detect(name))
             try:
-                label = "<stdin>" if name == "-" else name
-                cleaner.clean_stream(
-                    stream, out.write, name=label, separator=separator, chunk_size=chunk_size, report=report
-                )
+                if fmt == "text":
+                    options = {"workers": workers} if workers else {}
+                    cleaner.clean_stream(
+                        stream, out.write, name=label, separator=separator, chunk_size=chunk_size, report=report,
+                        **options,
+                    )
+                else:
+                    _clean_records(cleaner, fmt, stream, out.write, label, report, settings)
+            except RecordError as error:
+                print(f"cleaner: {label}:{error.line}: {error.message}", file=sys.stderr)
+                status = 1
+            except CorruptInput as error:
+                print(f"cleaner: {name}: {error}", file=sys.stderr)
+                status = 1
             except OSError as error:
                 if isinstance(error, BrokenPipeError):
                     raise
@@ -114,6 +214,22 @@ def _clean_files(cleaner, files, separator, explain, chunk_size) -> tuple[int, R
                     stream.close()
         out.flush()
     return status, report
+
+
+def _clean_records(cleaner, fmt_name, stream, write, label, report, settings) -> None:
+    """JSONL or Multi-News to standard output, in this process."""
+
+    class Recorder:
+        documents = 0
+
+        def removal(self, document, removal, removed):
+            report.record(document_label(label, fmt_name, document.id, document.line, document.part), removal, removed)
+
+        def problem(self, item, action):
+            print(f"cleaner: {label}:{item.line}: {item.message} ({action})", file=sys.stderr)
+
+    fmt = make_format(fmt_name, field=settings.field, id_field=settings.id_field, separator=settings.separator)
+    clean_items(fmt, stream, write, cleaner.engine, Recorder(), settings.on_error)
 
 
 def _silence_stdout() -> None:
@@ -197,6 +313,49 @@ def check(files: Optional[List[Path]] = typer.Argument(None, help="Rule files to
         return 1
     print(f"all passed: {len(to_check)} rules, {examples} examples, {keeps} keep-texts")
     return 0
+
+
+@app.command("mine")
+@command
+def mine(
+    inputs: Optional[List[str]] = typer.Argument(None, help="Input files (default: standard input; '-' too)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the candidate rules (TOML) here.", metavar="FILE.toml"),
+    min_docs: int = typer.Option(5, "--min-docs", min=2, help="Propose only what occurs in at least this many documents."),
+    top: int = typer.Option(200, "--top", min=1, max=999, help="At most this many candidates, best evidence first."),
+    report: bool = typer.Option(False, "--report", help="Print the candidates as a table (with -o: as well)."),
+    doc_sep: Optional[str] = typer.Option(None, "--doc-sep", help="A line that separates documents (e.g. '\\f')."),
+    doc_sep_regex: Optional[str] = typer.Option(None, "--doc-sep-regex", help="A regex matching separator lines."),
+    input_format: Optional[str] = typer.Option(None, "--format", help="text, jsonl or multinews (default: by extension; standard input: text)."),
+    field: str = typer.Option("text", "--field", help="JSONL: the field holding the text."),
+    select: Optional[List[str]] = SELECT,
+    ignore: Optional[List[str]] = IGNORE,
+    rules: Optional[List[Path]] = RULES,
+    lang: Optional[List[str]] = LANG,
+    prefix: str = typer.Option("USR", "--prefix", help="Code prefix of the mined rules (three capital letters)."),
+    memory: int = typer.Option(256, "--memory", min=16, help="Memory budget for the counting, in MB."),
+) -> int:
+    """Mine repeated lines and sentences into candidate rules for review (what the selected rules remove is left out)."""
+    from . import mine as mining
+
+    try:
+        separator = separator_pattern(doc_sep, doc_sep_regex)
+    except Exception as error:  # re.error, or a bad escape in --doc-sep
+        raise CleanerError(f"bad document separator: {error}", exit_code=2) from None
+    if input_format is not None and input_format not in FORMATS:
+        raise CleanerError(f"unknown format '{input_format}' (expected {', '.join(FORMATS)})", exit_code=2)
+    settings = mining.MineSettings(min_docs=min_docs, top=top, memory_mb=memory, prefix=prefix)
+    shipped = load_library()  # what check-rules runs the mined rules against
+    selection = select_rules(load_library(rules) if rules else shipped, select, ignore, lang)
+
+    def write(text: str) -> None:
+        with _atomic_text(output) as handle:
+            handle.write(text)
+
+    return mining.run(
+        [str(name) for name in inputs or ["-"]], output=write if output is not None else None, report=report,
+        settings=settings, selection=selection, library=shipped, separator=separator, input_format=input_format,
+        field=field,
+    )
 
 
 def main() -> None:

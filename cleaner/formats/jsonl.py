@@ -1,0 +1,156 @@
+"""JSON Lines: one JSON object per line; one string field of each is the document.
+
+Only that field is ever rewritten, and only when its text changed: the cleaned string is
+encoded and spliced into the original line where the old one stood, so the other fields, the
+key order, the spacing and the escaping of everything else stay byte for byte as they were.
+The new string is written in the style of the old one (raw UTF-8 or \\u escapes, escaped
+slashes, upper-case hex, escaped <>&) as far as the old one shows it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from json.decoder import scanstring
+from typing import BinaryIO, Iterator
+
+from .base import Document, Item, Malformed, Raw, Write, split_ending
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.S)  # left to right, so '\\\\' is one escape
+_HEX_ESCAPE = re.compile(r"(\\+)u([0-9a-f]{4})")
+
+
+class JsonlFormat:
+    name = "jsonl"
+
+    def __init__(self, field: str = "text", id_field: str | None = None):
+        self.field = field
+        self.id_field = id_field
+
+    def read(self, stream: BinaryIO) -> Iterator[Item]:
+        for number, line in enumerate(stream, 1):
+            yield self.parse(line, number)
+
+    def parse(self, line: bytes, number: int) -> Item:
+        body, ending = split_ending(line)
+        if not body.strip():
+            return Raw(line)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return Malformed(number, f"not UTF-8 (byte {error.start + 1})", line)
+        skip = 1 if number == 1 and text.startswith("\ufeff") else 0  # a byte-order mark stays as it is
+        try:
+            fields = top_level_fields(text, skip)
+        except (ValueError, RecursionError) as error:
+            return Malformed(number, f"invalid JSON: {_describe(error)}", line)
+        record_id = None
+        if self.id_field is not None and self.id_field in fields:
+            value = fields[self.id_field][0]
+            record_id = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        if self.field not in fields:
+            return Malformed(number, f"no field '{self.field}'", line, record_id)
+        value, start, end = fields[self.field]
+        if not isinstance(value, str):
+            return Malformed(number, f"field '{self.field}' is not a string", line, record_id)
+        data = value.encode("utf-8", "surrogatepass")
+        frame = (body, text, start, end, ending, data)
+        return Document([data] if data else [], line=number, id=record_id, frame=frame)
+
+    def writer(self, write: Write) -> "JsonlWriter":
+        return JsonlWriter(write)
+
+
+class JsonlWriter:
+    def __init__(self, write: Write):
+        self.write = write
+        self.parts: list[bytes] = []
+
+    def begin(self, document: Document) -> Write:
+        self.parts.clear()
+        return self.parts.append
+
+    def end(self, document: Document) -> None:
+        body, text, start, end, ending, data = document.frame
+        cleaned = b"".join(self.parts)
+        self.parts.clear()
+        if cleaned == data:
+            self.write(body + ending)
+            return
+        literal = encode_string(cleaned.decode("utf-8", "surrogatepass"), text[start:end]).encode("utf-8")
+        if len(text) != len(body):  # not ASCII: character offsets differ from byte offsets
+            start, end = len(text[:start].encode("utf-8")), len(text[:end].encode("utf-8"))
+        self.write(body[:start] + literal + body[end:] + ending)
+
+    def raw(self, data: bytes) -> None:
+        self.write(data)
+
+
+def top_level_fields(text: str, start: int = 0) -> dict[str, tuple[object, int, int]]:
+    """Each key of the JSON object in `text` (from `start`) with its value and the value's span.
+
+    A key given twice counts with its last value, as json.loads has it. Raises ValueError
+    (json.JSONDecodeError where it can) for anything that is not exactly one JSON object.
+    """
+    position = _SPACE.match(text, start).end()
+    if text[position : position + 1] != "{":
+        raise json.JSONDecodeError("expected a JSON object", text, position)
+    fields: dict[str, tuple[object, int, int]] = {}
+    position = _SPACE.match(text, position + 1).end()
+    if text[position : position + 1] == "}":
+        position += 1
+    else:
+        while True:
+            if text[position : position + 1] != '"':
+                raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, position)
+            key, position = scanstring(text, position + 1)
+            position = _SPACE.match(text, position).end()
+            if text[position : position + 1] != ":":
+                raise json.JSONDecodeError("Expecting ':' delimiter", text, position)
+            start = _SPACE.match(text, position + 1).end()
+            value, position = _DECODER.raw_decode(text, start)
+            fields[key] = (value, start, position)
+            position = _SPACE.match(text, position).end()
+            delimiter = text[position : position + 1]
+            position += 1
+            if delimiter == "}":
+                break
+            if delimiter != ",":
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, position - 1)
+            position = _SPACE.match(text, position).end()
+    if _SPACE.match(text, position).end() != len(text):
+        raise json.JSONDecodeError("Extra data", text, position)
+    return fields
+
+
+def encode_string(value: str, like: str) -> str:
+    """`value` as a JSON string literal, escaped in the style of the literal `like`."""
+    ascii_only = like.isascii()
+    result = json.dumps(value, ensure_ascii=ascii_only)
+    if not ascii_only and _LONE_SURROGATE.search(result):  # JSON can only carry these escaped
+        result = _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", result)
+    if "\\/" in like or "\\u" in like:
+        escapes = set(_ESCAPE.findall(like))
+        if "/" in escapes:
+            result = result.replace("/", "\\/")
+        if escapes & {"u003c", "u003C", "u003e", "u003E", "u0026"}:
+            result = result.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        if any(e[0] == "u" and e[1:] != e[1:].lower() for e in escapes):
+            result = _HEX_ESCAPE.sub(_upper_hex, result)
+    return result
+
+
+def _upper_hex(match: re.Match) -> str:
+    slashes, digits = match.groups()
+    return match.group() if len(slashes) % 2 == 0 else f"{slashes}u{digits.upper()}"
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} (column {error.colno})"
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return str(error)
