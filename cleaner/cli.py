@@ -106,6 +106,9 @@ def clean(
     doc_sep_regex: Optional[str] = typer.Option(None, "--doc-sep-regex", help="A regex matching separator lines."),
     chunk_size: int = typer.Option(CHUNK_SIZE, "--chunk-size", min=1, hidden=True),
     block_size: int = typer.Option(BLOCK_SIZE, "--block-size", min=1, hidden=True),
+    engine: str = typer.Option(
+        "ahocorasick", "--engine", help="The literal scan: ahocorasick, hyperscan (pip install '.[fast]') or auto."
+    ),
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", metavar="ADDRESS",
         help="With -o: run on a Dask cluster (tcp://HOST:PORT, or local:N to start N workers here); inputs and "
@@ -133,7 +136,7 @@ def clean(
             explain, block_size, scheduler, (select, ignore, lang, rules),
         )
     else:
-        cleaner = Cleaner(rules=chosen)
+        cleaner = Cleaner(rules=chosen, engine=engine)
         status, report = _clean_files(cleaner, files, separator, explain, chunk_size, input_format, settings, workers)
     if stats:
         print(report.table(), file=sys.stderr)
@@ -356,6 +359,20 @@ def mine(
         settings=settings, selection=selection, library=shipped, separator=separator, input_format=input_format,
         field=field,
     )
+
+
+@app.command("bench")
+@command
+def bench(
+    size: str = typer.Option("200MB", "--size", help="Corpus size to generate (and reuse) in --data."),
+    data: Path = typer.Option(Path("benchmarks/data"), "--data", help="Where the corpus and outputs go."),
+    runs: int = typer.Option(3, "--runs", min=1, help="Runs per command; the median counts."),
+) -> int:
+    """Measure cleaner against GNU grep, ripgrep, a Python re cleaner and cat, on one corpus."""
+    from .bench.compare import main as compare
+
+    compare(["--size", size, "--data", str(data), "--runs", str(runs)])
+    return 0
 
 
 def main() -> None:

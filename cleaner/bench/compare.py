@@ -15,6 +15,7 @@ cleaner's peak RSS.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -42,6 +43,7 @@ def peers(corpus: Path, anchors: Path, workers: int) -> tuple[list[Command], lis
     commands = [
         Command("cleaner, 1 worker", clean + ["--workers", "1"]),
         Command(f"cleaner, {workers} workers", clean + ["--workers", str(workers)]),
+        Command("cleaner --engine hyperscan, 1 worker", clean + ["--workers", "1", "--engine", "hyperscan"]),
         Command("cat (floor)", ["cat", str(corpus)]),
         Command("GNU grep -v -F -i (UTF-8)", ["grep", "-v", "-F", "-i", "-f", str(anchors), str(corpus)],
                 {"LC_ALL": "C.UTF-8"}),
@@ -51,7 +53,8 @@ def peers(corpus: Path, anchors: Path, workers: int) -> tuple[list[Command], lis
     ]
     present, missing = [], []
     for command in commands:
-        (present if shutil.which(command.argv[0]) else missing).append(command)
+        hyperscan_missing = "hyperscan" in command.argv and importlib.util.find_spec("hyperscan") is None
+        (present if shutil.which(command.argv[0]) and not hyperscan_missing else missing).append(command)
     return present, [c.name for c in missing]
 
 
