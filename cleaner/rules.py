@@ -67,7 +67,7 @@ class Rule:
     examples: tuple[Example, ...]
     keep: tuple[str, ...] = ()
     rationale: str = ""
-    pattern: regex.Pattern | None = None
+    pattern: LazyPattern | None = None
     end: tuple[str, ...] = ()  # normalised block-end anchors
     max_lines: int = 0
     max_len: int = 0
@@ -119,13 +119,43 @@ class Rule:
         return self.kind in LOOKAHEAD_KINDS or self.where == "tail"
 
 
+class LazyPattern:
+    """A `regex` pattern compiled on first use. Compiling hundreds of rule regexes costs seconds,
+    so the shipped rules (compiled and checked by the test suite) compile only when a line makes
+    a rule look; user rule files are compiled when loaded, to report a bad regex at once."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self._compiled = None
+
+    def _get(self):
+        if self._compiled is None:
+            self._compiled = regex.compile(self.source, regex.IGNORECASE)
+        return self._compiled
+
+    def search(self, *args):
+        return self._get().search(*args)
+
+    def fullmatch(self, *args):
+        return self._get().fullmatch(*args)
+
+    def finditer(self, *args):
+        return self._get().finditer(*args)
+
+
 class PhraseFinder:
     """Finds phrases in a normalised line, on word edges where a phrase ends in a word
     character (as `normalize.is_word` defines it, like the scan), leftmost and longest first."""
 
     def __init__(self, phrases: tuple[str, ...]):
         self.ordered = sorted(phrases, key=len, reverse=True)
-        self.pattern = re.compile("|".join(map(re.escape, self.ordered)) or "(?!)")
+        self._pattern: re.Pattern | None = None
+
+    @property
+    def pattern(self) -> re.Pattern:
+        if self._pattern is None:  # compiled on first use: most rules never meet a hit in a small input
+            self._pattern = re.compile("|".join(map(re.escape, self.ordered)) or "(?!)")
+        return self._pattern
 
     def spans(self, line: str, start: int = 0) -> list[tuple[int, int]]:
         found = []
@@ -172,8 +202,9 @@ def anchor_spans(line: str, anchors: tuple[str, ...]) -> list[tuple[int, int]]:
 class _Locator:
     """Finds the line of a rule (or of one of its keys) in the file text, for error messages."""
 
-    def __init__(self, path: Path, text: str):
+    def __init__(self, path: Path, text: str, trusted: bool = False):
         self.path = path
+        self.trusted = trusted  # a shipped file: its regexes are compiled on first use
         self.lines = text.splitlines()
         self.headers = [i for i, line in enumerate(self.lines) if re.match(r"\s*\[\[\s*rule\s*\]\]", line)]
 
@@ -206,7 +237,7 @@ def load_file(path: Path) -> list[Rule]:
         line = found.group(1) if found else "1"
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
         raise CleanerError(f"{path}:{line}: invalid TOML: {message}", exit_code=2) from None
-    locator = _Locator(path, text)
+    locator = _Locator(path, text, trusted=Path(path).resolve().is_relative_to(shipped_dir().resolve()))
     unknown = sorted(set(data) - {"rule"})
     if unknown:
         raise CleanerError(f"{path}:1: unknown top-level key '{unknown[0]}' (rules go in [[rule]] tables)", 2)
@@ -250,8 +281,10 @@ def _build_rule(table: dict, index: int, locator: _Locator) -> Rule:
         raise fail("a rule needs at least one anchor (the literal phrase the scan finds)", "anchors")
     pattern = None
     if "regex" in table:
+        pattern = LazyPattern(table["regex"])
         try:
-            pattern = regex.compile(table["regex"], regex.IGNORECASE)
+            if not locator.trusted:
+                pattern.search("")  # compile now, to report a bad regex with its line
         except regex.error as error:
             raise fail(f"regex does not compile: {error}", "regex") from None
 
