@@ -10,7 +10,8 @@ outputs are byte for byte the same:
 - dask cold:  `--scheduler local:N` (a LocalCluster started, rules built in each worker);
 - dask warm:  a second run on the same cluster (workers up, rules already built).
 
-Throughput is input MB (decompressed) per wall-clock second; each figure is the best of --repeat.
+Throughput is input MB (decompressed) per wall-clock second: the best and the median of --repeat
+runs of the local pool and the warm cluster, taken in turns (one cold run).
 Needs the extra: pip install '.[dask]'.
 """
 
@@ -22,6 +23,7 @@ import json
 import logging
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -69,8 +71,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=parse_size, default=parse_size("48MB"))
     parser.add_argument("--workers", type=int, default=default_workers())
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--dir", type=Path, default=None, help="where to put the corpus (default: a temporary directory)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", type=Path, default=None, help="where to put the corpus (default: a temp directory)")
     args = parser.parse_args()
 
     from distributed import Client, LocalCluster
@@ -84,34 +86,34 @@ def main() -> None:
     print(f"corpus: {total / 1e6:.1f} MB in {sum(1 for p in corpus.rglob('*') if p.is_file())} files, "
           f"{len(rules)} rules, {args.workers} workers, {os.cpu_count()} cores", flush=True)
 
-    results: dict[str, float] = {}
-    trees = {}
+    seconds: dict[str, list[float]] = {"local pool": [], "dask cold": [], "dask warm": []}
+    trees: dict[str, Path] = {}
 
     def timed(name: str, run) -> None:
-        best = None
-        for attempt in range(args.repeat):
-            out = base / f"out-{name}-{attempt}"
-            started = time.perf_counter()
-            run(out)
-            seconds = time.perf_counter() - started
-            best = seconds if best is None else min(best, seconds)
-            trees[name] = out
-        results[name] = best
-        print(f"{name:<11} {best:7.2f} s  {total / 1e6 / best:6.2f} MB/s", flush=True)
+        out = base / f"out-{name.replace(' ', '-')}-{len(seconds[name])}"
+        started = time.perf_counter()
+        run(out)
+        seconds[name].append(time.perf_counter() - started)
+        trees[name] = out
 
     def local(out: Path) -> None:
         local_settings = Settings(**vars(settings))
         local_settings.root = os.path.realpath(out)
         Batch(plan([corpus], out), rules, local_settings, workers=args.workers).run()
 
-    timed("local pool", local)
     timed("dask cold", lambda out: run_files(f"local:{args.workers}", [corpus], out, spec, Settings(**vars(settings)),
                                              client_rules=rules))
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         client.run(lambda: spec.cleaner() and None)  # the workers build the rules once, before the clock
-        timed("dask warm", lambda out: run_files(client, [corpus], out, spec, Settings(**vars(settings)),
-                                                 client_rules=rules))
+        for _ in range(args.repeat):  # interleaved, so that a busy moment of the machine hits both
+            timed("local pool", local)
+            timed("dask warm", lambda out: run_files(client, [corpus], out, spec, Settings(**vars(settings)),
+                                                     client_rules=rules))
+    for name, runs in seconds.items():
+        best, median = min(runs), statistics.median(runs)
+        print(f"{name:<11} best {best:6.2f} s = {total / 1e6 / best:6.2f} MB/s   "
+              f"median {median:6.2f} s = {total / 1e6 / median:6.2f} MB/s   ({len(runs)} runs)", flush=True)
 
     reference = tree(trees["local pool"])
     same = all(tree(path) == reference for path in trees.values())

@@ -5,8 +5,9 @@
 - Each output is written to a temporary file in its destination directory (named after the
   process that writes it) and renamed into place when complete, so an output file that exists
   is complete; a temporary left by a killed process is removed by the next run.
-- Work goes to a pool of processes that build the engine once (an initializer). A small file is
-  one task; a large JSONL or Multi-News file is cut into blocks of whole lines (byte ranges of
+- Work goes to a pool of processes that build the engine once (an initializer). A file is one
+  task, small plain-text files go several to a task (scanned together, each still written on
+  its own); a large JSONL or Multi-News file is cut into blocks of whole lines (byte ranges of
   the file, or decompressed blocks read by this process) whose results are written in order,
   each block compressed on its own where the output is compressed (gzip members, bz2 and xz
   streams, zstd frames concatenate into one valid file).
@@ -17,7 +18,6 @@
 from __future__ import annotations
 
 import io
-import json
 import multiprocessing
 import os
 import re
@@ -50,12 +50,13 @@ from .formats import (
     wrap_input,
 )
 from .output import TidyWriter, Write
-from .reader import CHUNK_SIZE
 from .report import Report
 from .rules import Rule
 
 BLOCK_SIZE = 1 << 22  # 4 MiB: JSONL and Multi-News files larger than this are split into blocks
 BATCH_BYTES = 1 << 20  # small documents are scanned together, about this much text at a time
+SMALL_FILE = 1 << 18  # plain-text files up to 256 KiB on disk go to the workers several to a task
+GROUP_FILES = 64  # (at most this many, about BATCH_BYTES of them), scanned together
 IN_FLIGHT_PER_WORKER = 3
 MAX_PROBLEMS = 1000  # record problems listed in the report (all are counted)
 ON_ERROR = ("stop", "skip", "keep")
@@ -131,7 +132,7 @@ def clean_items(
 
     def flush() -> None:
         nonlocal size
-        _clean_together(waiting, writer, engine, tally, on_error)
+        _clean_together(waiting, writer, engine, lambda item: tally, on_error)
         waiting.clear()
         size = 0
 
@@ -153,8 +154,9 @@ def clean_items(
     flush()
 
 
-def _clean_together(items: list, writer, engine: Engine, tally, on_error: str) -> None:
-    """Clean whole documents (and pass the items between them) with one scan for all of them."""
+def _clean_together(items: list, writer, engine: Engine, tally_of: Callable, on_error: str) -> None:
+    """Clean whole documents (and pass the items between them) with one scan for all of them.
+    `tally_of(item)` is the tally an item counts in."""
     texts = []
     spans = {}
     offset = line = 0
@@ -171,6 +173,7 @@ def _clean_together(items: list, writer, engine: Engine, tally, on_error: str) -
                 offset += 1
     candidates = engine.matcher.scan(b"".join(texts)) if texts else []
     for position, item in enumerate(items):
+        tally = tally_of(item)
         if isinstance(item, Document):
             document = DocumentCleaner(engine, TidyWriter(writer.begin(item)), _recorder(tally, item))
             if position in spans:
@@ -561,6 +564,53 @@ def _clean_file(job: Job) -> Outcome:
     return Outcome("done", tally)
 
 
+def _clean_small_files(jobs: list[Job]) -> list[Outcome]:
+    """Several small plain-text files (each one document), read whole and scanned together;
+    each output is still written and renamed on its own."""
+    worker = _worker
+    outcomes: list[Outcome | None] = [None] * len(jobs)
+    documents: list[tuple[int, Document, int]] = []
+    for position, job in enumerate(jobs):
+        try:
+            with open_input(job.source, job.compression) as stream:
+                data = stream.read()
+        except BinaryInput:
+            outcomes[position] = Outcome("binary", message=f"{job.source}: binary file (NUL bytes), skipped")
+        except CorruptInput as error:
+            outcomes[position] = Outcome("failed", message=f"{job.source}: {error}")
+        except OSError as error:
+            outcomes[position] = Outcome("failed", message=f"{job.source}: {error.strerror or error}")
+        else:
+            documents.append((position, Document([data] if data else []), len(data)))
+    tallies = {id(document): worker.tally() for _, document, _ in documents}
+    collector = _Collector()
+    _clean_together([d for _, d, _ in documents], collector, worker.engine, lambda d: tallies[id(d)], "stop")
+    for position, document, size in documents:
+        job, tally = jobs[position], tallies[id(document)]
+        data = b"".join(collector.parts.pop(id(document)))
+        with AtomicOutput(job.output, job.compression, worker.settings.root) as out:
+            out.write(data)
+        tally.bytes_in, tally.bytes_out = size, len(data)
+        outcomes[position] = Outcome("done", tally)
+    return outcomes
+
+
+class _Collector:
+    """A writer that keeps each document's cleaned text apart."""
+
+    def __init__(self):
+        self.parts: dict[int, list] = {}
+
+    def begin(self, document: Document) -> Write:
+        return self.parts.setdefault(id(document), []).append
+
+    def end(self, document: Document) -> None:
+        pass
+
+    def raw(self, data: bytes) -> None:
+        raise AssertionError("plain-text files read whole hand out documents only")
+
+
 def _clean_block(job: Job, source: tuple[int, int] | bytes) -> Outcome:
     """One block of whole lines of a split file: a byte range of the file, or the bytes."""
     worker = _worker
@@ -790,11 +840,36 @@ class Batch:
             tasks.close()
 
     def _tasks(self, jobs: list[Job]) -> Iterator[tuple]:
+        small = [job for job in jobs if self._small(job)]
+        # enough tasks for every worker to have several, at most GROUP_FILES files to a task
+        most = max(1, min(GROUP_FILES, len(small) // (self.workers * IN_FLIGHT_PER_WORKER)))
+        group: list[Job] = []
+        size = 0
         for job in jobs:
-            if self._splits(job):
+            if self._small(job):
+                group.append(job)
+                size += job.size
+                if len(group) >= most or size >= BATCH_BYTES:
+                    yield self._group_task(group)
+                    group, size = [], 0
+            elif self._splits(job):
                 yield from self._blocks(job)
             else:
                 yield _clean_file, (job,), lambda outcome, job=job: self._file_done(job, outcome)
+        if group:
+            yield self._group_task(group)
+
+    def _small(self, job: Job) -> bool:
+        return job.format == "text" and self.settings.separator is None and job.size <= SMALL_FILE
+
+    def _group_task(self, jobs: list[Job]) -> tuple:
+        def done(outcomes) -> None:
+            if isinstance(outcomes, Outcome):  # the task as a whole failed
+                outcomes = [outcomes] * len(jobs)
+            for job, outcome in zip(jobs, outcomes):
+                self._file_done(job, outcome)
+
+        return _clean_small_files, (list(jobs),), done
 
     def _splits(self, job: Job) -> bool:
         return job.format != "text" and job.size > self.block_size

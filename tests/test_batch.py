@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 from cleaner import batch as batch_module
-from cleaner.batch import BLOCK_SIZE, AtomicOutput, Batch, Settings, Tally, clean_items, plan
-from cleaner.engine import Engine
+from cleaner.batch import BLOCK_SIZE, AtomicOutput, Batch, Settings, plan
 from cleaner.errors import CleanerError
-from cleaner.formats import compress, make_format, open_input, wrap_input
+from cleaner.formats import compress, open_input
 from cleaner.rules import load_rules
 
 RULES = """
@@ -165,6 +164,19 @@ def test_split_files_come_out_in_order_with_the_right_line_numbers(rules, tmp_pa
     assert audits[BLOCK_SIZE] == audits[2000]
     labels = {json.loads(line)["document"] for line in audits[2000]}
     assert "doc-149" in labels and any(label.endswith("c-None.src:34#1") for label in labels)
+
+
+def test_small_files_cleaned_together_come_out_as_when_cleaned_alone(rules, tmp_path, monkeypatch):
+    for n, text in enumerate(articles(40) + ["", "no line break", "Advertisement", "Join the conversation\n"]):
+        (tmp_path / "in" / f"d{n % 3}").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in" / f"d{n % 3}" / f"{n}.txt").write_text(text)
+    big = "".join(articles(20)) + "An ordinary line of the article.\n" * 10000 + "".join(articles(20))
+    (tmp_path / "in" / "d0" / "big.txt").write_text(big)  # not small: cleaned alone
+    run_batch([tmp_path / "in"], tmp_path / "together", rules, workers=2)
+    monkeypatch.setattr(batch_module, "SMALL_FILE", -1)
+    run_batch([tmp_path / "in"], tmp_path / "alone", rules, workers=2)
+    assert files_under(tmp_path / "together") == files_under(tmp_path / "alone")
+    assert (tmp_path / "together" / "d1" / "43.txt").read_text() == ""
 
 
 def test_include_and_exclude(rules, tmp_path):

@@ -34,10 +34,9 @@ from cleaner.dask import (  # noqa: E402
     require_dask,
     run_files,
 )
-from cleaner.reader import separator_pattern  # noqa: E402
 from cleaner.rules import shipped_dir  # noqa: E402
 
-BLOCK = 16 << 10  # the local batch splits JSONL above this; the cluster cuts ranges of 16 blocks
+BLOCK = 16 << 10  # the local batch splits JSONL above this; the cluster cuts ranges of 1 to 16 blocks
 RULE_FILES = ["ads.toml", "share.toml", "newsletter.toml", "paywall.toml", "comments.toml", "related.toml"]
 
 
@@ -82,7 +81,7 @@ def spec() -> RuleSpec:
 
 
 def settings() -> Settings:
-    return Settings(separator=separator_pattern("\\f"), on_error="skip")
+    return Settings(on_error="skip")  # no --doc-sep: small text files go several to a task
 
 
 @pytest.fixture(scope="module")
@@ -140,9 +139,13 @@ def run_on(client, corpus, out, spec, **options):
     return summary, audit.read_text(encoding="utf-8")
 
 
-def test_cluster_run_is_the_local_run(client, corpus, local, spec, tmp_path):
+def test_cluster_run_is_the_local_run(cluster, client, corpus, local, spec, tmp_path):
     out = tmp_path / "out"
+    seen = {entry[0] for entry in cluster.scheduler.transition_log}
     summary, audit = run_on(client, corpus, out, spec)
+    tasks = {entry[0].split("-")[1] for entry in cluster.scheduler.transition_log if entry[0] not in seen}
+    ranges = {entry[0] for entry in cluster.scheduler.transition_log if "-range-" in entry[0]} - seen
+    assert tasks == {"small", "file", "range", "join", "blocks"} and len(ranges) > 2  # big.jsonl split, .gz blocks
     local_out, local_audit, local_summary = local
     assert tree(out) == tree(local_out)  # every output, byte for byte, and nothing else
     assert sorted(audit.splitlines()) == sorted(local_audit.splitlines())
@@ -250,18 +253,30 @@ def test_a_killed_worker_neither_corrupts_nor_duplicates(cluster, client, corpus
     assert set(client.run(os.getpid).values()) != set(pids.values())  # the nanny started a new worker
 
 
-def test_clean_partition_for_spark_and_ray(spec):
+def test_clean_partition_for_spark_and_ray(spec, monkeypatch):
     import numpy
     import pandas
+
+    from cleaner import dask as cleaner_dask
 
     cleaner = spec.cleaner()
     texts = ["Advertisement\nThe council met.\n", "Rain is due.\n"]
     expected = [cleaner.clean_text(t) for t in texts]
     assert expected[0] == "The council met.\n"
     assert list(clean_partition(iter(texts), rules=spec)) == expected
+    generator = Generator(9)
+    many = ["\n".join(generator.document()[0]) + "\n" for _ in range(300)]
+    monkeypatch.setattr(cleaner_dask, "GROUP_BYTES", 5000)  # many groups, each scanned as one
+    assert list(clean_partition(many, rules=spec)) == [cleaner.clean_text(t) for t in many] != many
     assert list(clean_partition([t.encode() for t in texts], rules=spec)) == [e.encode() for e in expected]
     # Spark: rdd.mapPartitions over Rows (anything with asDict) or dicts
-    Row = type("Row", (), {"__init__": lambda self, **kw: self.__dict__.update(kw), "asDict": lambda self: dict(self.__dict__)})
+    class Row:  # what pyspark.sql.Row offers here: Row(**fields) and asDict()
+        def __init__(self, **fields):
+            self.__dict__.update(fields)
+
+        def asDict(self):
+            return dict(self.__dict__)
+
     rows = list(clean_partition([Row(id=1, text=t) for t in texts], "text", rules=spec))
     assert [r.text for r in rows] == expected and rows[0].id == 1
     Record = namedtuple("Record", "id text")
