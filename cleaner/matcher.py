@@ -1,29 +1,43 @@
 """The scan: which lines of a chunk can concern which rules.
 
-Two tiers, both run over whole chunks:
-- all anchors of all selected rules in one multi-literal scan over the chunk's scan view: a
-  pyahocorasick automaton, or, with `engine="hyperscan"` (pip install .[fast]), a Hyperscan
-  literal database; both find every occurrence of the same keys, so the output is the same;
-- rules that match a whole line exactly (`whole_line` without a regex) by a hash lookup of the
-  trimmed, normalised text of the chunk's short lines, so that a label such as "Share" or
-  "Comments" costs nothing on the many lines where the word appears in prose.
+All anchors of all selected rules go into one multi-literal scan over the chunk's scan view (see
+`normalize.scan_view_bytes`): a pyahocorasick automaton or, with `engine="hyperscan"` (pip install
+.[fast]), a Hyperscan literal database; both find every occurrence of the same keys, so the output
+is the same. A `whole_line` label is a key framed by line breaks, so a label such as "Share" costs
+nothing on the many lines where the word appears in prose. Anchors without words (a "©") are found
+by a bytes search for their telling character.
 
-The matcher knows nothing of documents or rule kinds: it turns a chunk of whole lines into the
-few lines that need a closer look, with the rules (and block ends) that hit there.
+Most rules only act on short lines (`max_len`, `whole_line`), while their anchors are common
+words. A hit passes on to the engine only where the line is short enough for one of its rules:
+the ASCII letters and digits of a raw line are a lower bound on its normalised length.
+
+The matcher knows nothing of documents or rule kinds beyond that: it turns a chunk of whole lines
+into the few lines that need a closer look, with the rules (and block ends) that hit there.
 """
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import NamedTuple
 
 import ahocorasick
 import numpy as np
 
-from .normalize import normalize, scan_keys, scan_view, scan_view_bytes, trim
 from .errors import CleanerError
+from .normalize import (
+    COMMON_MARKS,
+    NOT_ASCII_ALNUM as _NOT_ASCII_ALNUM,
+    mark_literals,
+    scan_keys,
+    scan_view_bytes,
+    telling_mark,
+    view_words,
+)
+from .rules import WHOLE_LINE_BYTES, Rule
 
 ENGINES = ("ahocorasick", "hyperscan", "auto")
-from .rules import WHOLE_LINE_BYTES, Rule
+UNBOUNDED = 1 << 62  # no length limit
+_NOT_ALNUM_OR_BREAK = _NOT_ASCII_ALNUM.replace(b"\n", b"")
 
 
 class Candidate(NamedTuple):
@@ -34,42 +48,147 @@ class Candidate(NamedTuple):
     ends: frozenset[int]  # block rules whose end phrase hit this line
 
 
-def exact_tier(rule: Rule) -> bool:
-    """Rules found by a lookup of the whole line rather than by the automaton."""
+def length_limit(rule: Rule) -> int:
+    """The longest normalised line the rule can act on (a `whole_line` label is at most
+    WHOLE_LINE_BYTES raw bytes, so at most as many characters)."""
+    limit = rule.max_len or UNBOUNDED
+    return min(limit, WHOLE_LINE_BYTES) if rule.whole_line else limit
+
+
+def weak_key(phrase: str) -> bool:
+    """A phrase whose words alone are one common-looking word ("% off", "said:", "[ad]"): the
+    scan finds it by its telling mark when that mark is rare in prose ("%"), else by its word on
+    lines that hold the mark too ("said" on a line with ":")."""
+    words = view_words(phrase)
+    return words != phrase and " " not in words
+
+
+def exact_label(rule: Rule) -> bool:
+    """Rules that match a whole line against their anchors alone: keys framed by line breaks."""
     return rule.whole_line and rule.pattern is None
+
+
+class Ref(NamedTuple):
+    """What a key's hit means: a rule (by position) whose anchor or block end may be on the line."""
+
+    rule: int
+    is_end: bool
+    limit: int  # the longest normalised line it can act on
+    cuts: bool  # a span rule's anchor: the rule may cut a piece out of the line
+    needs: tuple[bytes, ...] = ()  # raw forms of a character the line must hold (one of them)
+
+
+class RefTable:
+    """The refs of every key as flat arrays, so a chunk's hits are filtered without a loop."""
+
+    def __init__(self, key_refs: list[list[Ref]]):
+        flat = [ref for refs in key_refs for ref in refs]
+        counts = np.array([len(refs) for refs in key_refs], np.int64)
+        self.key_first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self.key_count = counts
+        self.key_limit = np.array([max(r.limit for r in refs) for refs in key_refs], np.int64)
+        self.rule = np.array([r.rule for r in flat], np.int64)
+        self.is_end = np.array([r.is_end for r in flat], bool)
+        self.limit = np.array([r.limit for r in flat], np.int64)
+        self.cuts = np.array([r.cuts for r in flat], bool)
+        # What a weak key's ref needs: one of a few raw characters, checked per line at once.
+        self.need_sets = sorted({r.needs for r in flat if r.needs})
+        need_ids = {needs: i for i, needs in enumerate(self.need_sets)}
+        self.need_id = np.array([need_ids.get(r.needs, -1) for r in flat], np.int64)
+        wanted = set(b"".join(chain.from_iterable(self.need_sets))) | {10}
+        self.not_needed_bytes = bytes(b for b in range(256) if b not in wanted)
+
+    def expand(self, lines: np.ndarray, key_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One row per ref of each hit: (line, ref index)."""
+        counts = self.key_count[key_ids]
+        total = int(counts.sum())
+        row_start = np.repeat(np.cumsum(counts) - counts, counts)
+        refs = np.repeat(self.key_first[key_ids], counts) + np.arange(total) - row_start
+        return np.repeat(lines, counts), refs
+
+    def has_needed(self, chunk: bytes, line_count: int, lines: np.ndarray, refs: np.ndarray) -> np.ndarray:
+        """Whether each row's line holds a character its ref needs (rows without needs: True)."""
+        need_ids = self.need_id[refs]
+        usable = need_ids < 0
+        if usable.all():
+            return usable
+        present = self._needs_present(chunk, line_count)
+        rows = ~usable
+        usable[rows] = present[lines[rows], need_ids[rows]]
+        return usable
+
+    def _needs_present(self, chunk: bytes, line_count: int) -> np.ndarray:
+        """(line, need set) -> whether the line holds one of the set's characters. All other
+        bytes but line breaks are deleted first, so a character's bytes stay together."""
+        rest = np.frombuffer(chunk.translate(None, self.not_needed_bytes), np.uint8)
+        breaks = np.flatnonzero(rest == 10)
+        present = np.zeros((line_count, len(self.need_sets)), bool)
+        for column, literals in enumerate(self.need_sets):
+            for literal in literals:
+                present[np.searchsorted(breaks, find_all(rest, literal)), column] = True
+        return present
+
+    def candidates(self, lines: np.ndarray, refs: np.ndarray, starts, ends) -> list[Candidate]:
+        """One candidate per line, with its rules and block ends."""
+        if not len(lines):
+            return []
+        order = np.lexsort((refs, lines))
+        lines, rules, is_end = lines[order], self.rule[refs[order]], self.is_end[refs[order]]
+        breaks = np.flatnonzero(np.diff(lines)) + 1
+        found = []
+        for first, last in zip([0, *breaks.tolist()], [*breaks.tolist(), len(lines)]):
+            line = int(lines[first])
+            line_rules, line_ends = rules[first:last].tolist(), is_end[first:last].tolist()
+            found.append(
+                Candidate(
+                    line,
+                    int(starts[line]),
+                    int(ends[line]),
+                    tuple(sorted({r for r, e in zip(line_rules, line_ends) if not e})),
+                    frozenset(r for r, e in zip(line_rules, line_ends) if e),
+                )
+            )
+        return found
 
 
 class Matcher:
     def __init__(self, rules: list[Rule], engine: str = "ahocorasick"):
         self.rules = rules
         self.engine = resolve_engine(engine)
-        refs: dict[str, set[tuple[int, bool]]] = {}
-        self.exact: dict[str, set[int]] = {}  # trimmed anchor -> rules
+        keys: dict[str, set[Ref]] = {}
+        literals: dict[bytes, set[Ref]] = {}
         for position, rule in enumerate(rules):
-            if exact_tier(rule):
-                for phrase in rule.trimmed_anchors:
-                    self.exact.setdefault(phrase, set()).add(position)
-            else:
-                for phrase in rule.anchors:
-                    for key in scan_keys(phrase):
-                        refs.setdefault(key, set()).add((position, False))
-            for phrase in rule.end:
-                for key in scan_keys(phrase):
-                    refs.setdefault(key, set()).add((position, True))
+            # An exact label is compared once trimmed: its keys come from the trimmed anchors.
+            anchors = sorted(rule.trimmed_anchors) if exact_label(rule) else rule.anchors
+            for phrase, is_end in chain(((a, False) for a in anchors), ((e, True) for e in rule.end)):
+                limit = UNBOUNDED if is_end else length_limit(rule)
+                cuts = rule.kind == "span" and not is_end
+                found = scan_keys(phrase, exact_label(rule) and not is_end, rule.at if not is_end else "")
+                mark = telling_mark(phrase)
+                if found and not (weak_key(phrase) and mark not in COMMON_MARKS):
+                    needs = tuple(sorted(mark_literals(mark))) if weak_key(phrase) else ()
+                    for key in found:
+                        keys.setdefault(key, set()).add(Ref(position, is_end, limit, cuts, needs))
+                else:  # a symbol ("©"), or a common word made telling by a rare mark ("% off")
+                    for literal in mark_literals(mark):
+                        literals.setdefault(literal, set()).add(Ref(position, is_end, limit, cuts))
+        self.refs = RefTable([sorted(refs) for refs in chain(keys.values(), literals.values())])
+        self.literal_ids = {literal: len(keys) + i for i, literal in enumerate(literals)}
+        # A symbol's bytes stay together when all other bytes (but line breaks) are deleted.
+        wanted = set(b"".join(literals)) | {10}
+        self.not_symbol_bytes = bytes(b for b in range(256) if b not in wanted)
         self.automaton = self.database = None
-        if refs and self.engine == "hyperscan":
-            self._build_hyperscan(refs)
-        elif refs:
+        if keys and self.engine == "hyperscan":
+            self._build_hyperscan(list(keys))
+        elif keys:
             self.automaton = ahocorasick.Automaton()
-            for key, value in refs.items():
-                self.automaton.add_word(key, tuple(sorted(value)))
+            for key_id, key in enumerate(keys):
+                self.automaton.add_word(key, key_id)
             self.automaton.make_automaton()
 
-    def _build_hyperscan(self, refs: dict[str, set[tuple[int, bool]]]) -> None:
+    def _build_hyperscan(self, keys: list[str]) -> None:
         import hyperscan
 
-        keys = list(refs)
-        self.key_refs = [tuple(sorted(refs[k])) for k in keys]
         self.database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         expressions = [k.encode("latin-1") for k in keys]
         self.database.compile(
@@ -86,59 +205,73 @@ class Matcher:
         """The lines of `chunk` that some rule may concern, in order."""
         if not chunk:
             return []
-        hits: dict[int, set[tuple[int, bool]]] = {}
-        if self.automaton is not None:
-            self._scan_anchors(chunk, hits)
-        elif self.database is not None:
-            self._scan_hyperscan(chunk, hits)
-        lines = None
-        if self.exact:
-            lines = _line_bounds(chunk)
-            self._scan_exact(chunk, lines, hits)
-        if not hits:
+        lines, key_ids = self._hits(chunk)
+        if not len(lines):
             return []
-        starts, ends = lines if lines is not None else _line_bounds(chunk)
-        candidates = []
-        for index in sorted(hits):
-            refs = hits[index]
-            candidates.append(
-                Candidate(
-                    index,
-                    int(starts[index]),
-                    int(ends[index]),
-                    tuple(sorted({p for p, is_end in refs if not is_end})),
-                    frozenset(p for p, is_end in refs if is_end),
-                )
-            )
-        return candidates
+        table = self.refs
+        lengths = _alnum_counts(chunk)
+        # Drop the hits no rule of the key can use on a line that long, then spell out the rest
+        # as one row per (hit, ref).
+        kept = table.key_limit[key_ids] >= lengths[lines]
+        lines, refs = table.expand(lines[kept], key_ids[kept])
+        if not len(refs):
+            return []
+        starts, ends = _line_bounds(chunk)
+        usable = table.has_needed(chunk, len(lengths), lines, refs)
+        fits = table.limit[refs] >= lengths[lines]
+        # A line where a span rule may cut keeps all its refs: what the cut leaves is checked
+        # against the line's other rules.
+        opened = np.zeros(len(lengths), bool)
+        opened[lines[usable & fits & table.cuts[refs]]] = True
+        chosen = usable & (fits | opened[lines])
+        return table.candidates(lines[chosen], refs[chosen], starts, ends)
 
-    def _scan_anchors(self, chunk: bytes, hits: dict) -> None:
-        view = scan_view(chunk)
-        line = last = 0
-        for end, refs in self.automaton.iter(view):
-            line += view.count("\n", last, end)  # line breaks are what the view keeps in place
-            last = end
-            hits.setdefault(line, set()).update(refs)
-
-    def _scan_hyperscan(self, chunk: bytes, hits: dict) -> None:
+    def _hits(self, chunk: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Line (in the chunk) and key of every hit, cheap hits on long lines already dropped."""
         view = scan_view_bytes(chunk)
-        found: list[tuple[int, int]] = []
-        self.database.scan(view, match_event_handler=lambda key, start, end, flags, context: found.append((end, key)))
-        found.sort()
-        line = last = 0
-        for end, key in found:
-            line += view.count(b"\n", last, end)
-            last = end
-            hits.setdefault(line, set()).update(self.key_refs[key])
+        if self.automaton is not None:
+            found = np.fromiter(chain.from_iterable(self.automaton.iter(view.decode("latin-1"))), np.int64)
+            last, key_ids = found[0::2], found[1::2]
+        elif self.database is not None:
+            pairs: list[int] = []
+            self.database.scan(view, match_event_handler=lambda key, _, end, *rest: pairs.extend((end - 1, key)))
+            found = np.array(pairs, np.int64)
+            last, key_ids = found[0::2], found[1::2]
+        else:
+            last = key_ids = np.zeros(0, np.int64)
+        breaks = np.flatnonzero(np.frombuffer(view, np.uint8) == 10)
+        lines = np.searchsorted(breaks, last) - 1  # the view opens with a line break of its own
+        if self.literal_ids:
+            symbol_lines, symbol_ids = self._symbol_hits(chunk)
+            lines, key_ids = np.concatenate([lines, symbol_lines]), np.concatenate([key_ids, symbol_ids])
+        return lines, key_ids
 
-    def _scan_exact(self, chunk: bytes, lines: tuple[np.ndarray, np.ndarray], hits: dict) -> None:
-        starts, ends = lines
-        lengths = ends - starts
-        for index in np.flatnonzero((lengths > 1) & (lengths <= WHOLE_LINE_BYTES)).tolist():
-            text = chunk[starts[index] : ends[index]].decode("utf-8", "surrogateescape")
-            rules = self.exact.get(trim(normalize(text)))
-            if rules:
-                hits.setdefault(index, set()).update((p, False) for p in rules)
+    def _symbol_hits(self, chunk: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Lines holding a literal (a symbol or a rare mark): all other bytes but line breaks
+        are deleted first, so a character's bytes stay together and what is left is small."""
+        rest = np.frombuffer(chunk.translate(None, self.not_symbol_bytes), np.uint8)
+        breaks = np.flatnonzero(rest == 10)
+        lines, key_ids = [], []
+        for literal, key_id in self.literal_ids.items():
+            at = find_all(rest, literal)
+            lines.append(np.searchsorted(breaks, at))
+            key_ids.append(np.full(len(at), key_id, np.int64))
+        return np.concatenate(lines), np.concatenate(key_ids)
+
+
+def find_all(haystack: np.ndarray, literal: bytes) -> np.ndarray:
+    """Start offsets of every occurrence of a short literal in a byte array."""
+    at = np.flatnonzero(haystack[: len(haystack) - len(literal) + 1] == literal[0])
+    for offset in range(1, len(literal)):
+        at = at[haystack[at + offset] == literal[offset]]
+    return at
+
+
+def _alnum_counts(chunk: bytes) -> np.ndarray:
+    """The ASCII letters and digits of each line: a lower bound on its normalised length."""
+    kept = np.frombuffer(chunk.translate(None, _NOT_ALNUM_OR_BREAK), np.uint8)
+    breaks = np.flatnonzero(kept == 10)
+    return np.diff(np.concatenate([[-1], breaks, [len(kept)]])) - 1
 
 
 def _line_bounds(chunk: bytes) -> tuple[np.ndarray, np.ndarray]:

@@ -102,18 +102,19 @@ def trim(text: str) -> str:
 
 # --- the byte-level scan view -------------------------------------------------------------
 
-# The scan's byte maps: white space -> one space; ASCII punctuation -> \x01 in the class map (a
-# token of its own, framed by spaces); letters, digits, line breaks and bytes >= 128 stay.
-_SPACE_MAP = bytes(32 if b < 128 and chr(b).isspace() and b != 10 else b for b in range(256))
-_PUNCT_MAP = bytes(1 if b < 128 and not chr(b).isalnum() and not chr(b).isspace() else 0 for b in range(256))
+# The scan's byte map: ASCII letters to lower case; every ASCII byte that is not a letter, a digit
+# or a line break to a space. Bytes >= 128 stay (multibyte characters are mapped below).
+_VIEW_MAP = bytes(
+    b if b >= 128 or b == 10 or chr(b).isalnum() and not chr(b).isupper() else b + 32 if chr(b).isupper() else 32
+    for b in range(256)
+)
+NOT_ASCII_ALNUM = bytes(b for b in range(256) if not (b < 128 and chr(b).isalnum()))
 # Non-ASCII characters (of two- and three-byte UTF-8) by code point: what the scan makes of them.
 _WORD, _SPACE, _MAPPED, _DROPPED, _SYMBOL, _CAPITAL = range(6)
 _POINT_CLASS = np.zeros(0x10000, np.uint8)
-_POINT_ASCII = np.zeros(0x10000, np.uint8)  # the ASCII form of a _MAPPED character
 for _char, _replacement in CHAR_MAP.items():
     if ord(_char) >= 128:
         _POINT_CLASS[ord(_char)] = _SPACE if _replacement == " " else _DROPPED if not _replacement else _MAPPED
-        _POINT_ASCII[ord(_char)] = ord(_replacement) if len(_replacement) == 1 else 0
 for _char in SYMBOLS:
     if _char not in CHAR_MAP:
         _POINT_CLASS[ord(_char)] = _SYMBOL
@@ -128,34 +129,26 @@ def scan_view(chunk: bytes) -> str:
 
 
 def scan_view_bytes(chunk: bytes) -> bytes:
-    """The chunk as the scan sees it: ASCII and Latin-1 lower case, words and punctuation marks
-    as tokens separated by single spaces, every line framed by spaces. Only line breaks keep
-    their count; offsets shift.
+    """The chunk as the scan sees it: only its words, in ASCII and Latin-1 lower case, separated
+    by single spaces; every line framed as `\n words \n`. Punctuation, symbols and spaces all
+    become the one space between words, invisible characters go. Line breaks keep their count
+    (plus the one in front); offsets shift.
 
     Built from whole-chunk operations (bytes methods and numpy), never a loop over lines.
     """
-    lowered = chunk.lower()
-    if chunk.isascii():
-        array = np.frombuffer(lowered.translate(_SPACE_MAP), np.uint8)
-        marks = np.flatnonzero(np.frombuffer(lowered.translate(_PUNCT_MAP), np.uint8))
-        gaps = np.concatenate([marks, marks + 1])
-    else:
-        array, symbol_first, symbol_last = _map_multibyte(np.frombuffer(lowered, np.uint8))
-        array = np.frombuffer(array.tobytes().translate(_SPACE_MAP), np.uint8)
-        marks = np.flatnonzero(np.frombuffer(array.tobytes().translate(_PUNCT_MAP), np.uint8))
-        gaps = np.concatenate([marks, marks + 1, symbol_first, symbol_last + 1])
-    array = np.insert(array, gaps, 32)
+    framed = b"\n " + chunk.replace(b"\n", b" \n ") + b" \n"
+    array = np.frombuffer(framed.translate(_VIEW_MAP), np.uint8)
+    if not chunk.isascii():
+        array = _fold_multibyte(array)
     spaces = array == 32
-    doubled = np.flatnonzero(spaces[1:] & spaces[:-1]) + 1
-    squeezed = np.delete(array, doubled).tobytes() if len(doubled) else array.tobytes()
-    return b" " + squeezed.replace(b"\n", b" \n ") + b" "
+    keep = np.ones(len(array), bool)
+    keep[1:] = ~(spaces[1:] & spaces[:-1])
+    return array[keep].tobytes()
 
 
-def _map_multibyte(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Map UTF-8 sequences as `normalize` maps their characters: spaces to a space, quotes and
-    dashes to their ASCII forms, invisible characters to nothing, Latin-1 capitals to lower
-    case. Symbols stay; their first and last bytes are returned (after the mapping) so that
-    they become tokens of their own."""
+def _fold_multibyte(array: np.ndarray) -> np.ndarray:
+    """Map UTF-8 sequences as the view maps characters: spaces, quotes, dashes and symbols to
+    spaces, invisible characters to nothing, Latin-1 capitals to lower case."""
     padded = np.concatenate([array, np.zeros(3, np.uint8)])
     leads = np.flatnonzero(array >= 0xC2)
     leads = leads[padded[leads] < 0xF0]
@@ -168,44 +161,38 @@ def _map_multibyte(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
                      ((first & 0x0F) << 12) | ((second & 0x3F) << 6) | (third & 0x3F))
     width = np.where(two, 2, 3)
     kind = np.where(valid, _POINT_CLASS[point & 0xFFFF], _WORD)
-    array = padded[: len(array)].copy()
 
-    capitals = kind == _CAPITAL
-    array[leads[capitals] + 1] += 0x20
-    spaces = kind == _SPACE
-    array[leads[spaces]] = 32
-    mapped = kind == _MAPPED
-    array[leads[mapped]] = _POINT_ASCII[point[mapped]]
+    padded[leads[kind == _CAPITAL] + 1] += 0x20
+    blank = (kind == _SPACE) | (kind == _MAPPED) | (kind == _SYMBOL)
     dropped = kind == _DROPPED
-    gone = [leads[dropped]]
-    for offset in (1, 2):  # the rest of a mapped or dropped character goes
-        gone.append(leads[(spaces | mapped | dropped) & (offset < width)] + offset)
-    gone = np.concatenate(gone)
-    symbols = kind == _SYMBOL
-    symbol_first, symbol_last = leads[symbols], leads[symbols] + width[symbols] - 1
-    if len(gone):
-        # Positions move left by the number of deleted bytes before them.
-        gone.sort()
-        symbol_first = symbol_first - np.searchsorted(gone, symbol_first)
-        symbol_last = symbol_last - np.searchsorted(gone, symbol_last)
+    for offset in (0, 1, 2):
+        inside = offset < width
+        padded[leads[blank & inside] + offset] = 32
+    array = padded[: len(array)]
+    if dropped.any():
+        gone = np.concatenate([leads[dropped & (offset < width)] + offset for offset in (0, 1, 2)])
         array = np.delete(array, gone)
-    return array, symbol_first, symbol_last
+    return array
 
 
-def scan_text(text: str) -> str:
-    """The scan form of a normalised phrase: words and punctuation marks, space-separated."""
-    tokens = "".join(c if is_word(c) or c == " " else f" {c} " for c in text)
-    return " ".join(tokens.split())
+def view_words(anchor: str) -> str:
+    """What the scan view makes of a normalised phrase: its words, single-spaced."""
+    return " ".join("".join(c if is_word(c) else " " for c in anchor).split())
 
 
-def scan_keys(anchor: str) -> set[str]:
-    """The automaton keys for a normalised anchor: its scan form framed by spaces. The scan
-    lower-cases ASCII and Latin-1 letters; for other letters the keys spell out their case
-    variants (every mix for up to four such letters)."""
-    core = scan_text(anchor)
+def scan_keys(anchor: str, whole_line: bool = False, at: str = "") -> set[str]:
+    """The automaton keys for a normalised anchor: its words framed by spaces, and by the line's
+    break on the side where it must open or close the line (`at`; both for a `whole_line` label). The scan lower-cases ASCII and Latin-1 letters; for other
+    letters the keys spell out their case variants (every mix for up to four such letters).
+    An anchor without words (a symbol such as "©") has no key: see `symbol_literals`."""
+    core = view_words(anchor)
     if not core:
         return set()
     key = f" {core} "
+    if whole_line or at == "start":
+        key = "\n" + key
+    if whole_line or at == "end":
+        key += "\n"
     cased = [i for i, c in enumerate(key) if ord(c) > 0xFF and len(c.upper()) == 1 and c.upper() != c]
     variants = {key}
     if len(cased) <= 4:
@@ -218,3 +205,19 @@ def scan_keys(anchor: str) -> set[str]:
     else:
         variants.add("".join(c.upper() if i in cased else c for i, c in enumerate(key)))
     return {v.encode().decode("latin-1") for v in variants}
+
+
+# Marks that ordinary prose is full of: a phrase's word is more telling than they are.
+COMMON_MARKS = frozenset(".,;:'\"-()!?/&")
+
+
+def telling_mark(anchor: str) -> str | None:
+    """The character of a phrase that says most about it, of those that are not word characters:
+    a non-ASCII symbol before a rare ASCII mark before a common one. None for a phrase of words."""
+    marks = [c for c in anchor if not is_word(c) and not c.isspace()]
+    return max(marks, key=lambda c: (c >= "\x80", c not in COMMON_MARKS)) if marks else None
+
+
+def mark_literals(mark: str) -> set[bytes]:
+    """The raw forms (UTF-8) a mark may take in a line: itself and what normalises to it."""
+    return {source.encode() for source in {mark} | {k for k, v in CHAR_MAP.items() if v == mark}}

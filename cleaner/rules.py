@@ -22,6 +22,7 @@ KINDS = ("line", "span", "block", "tail", "list")
 LOOKAHEAD_KINDS = ("block", "tail", "list")
 WHOLE_LINE_BYTES = 256  # a `whole_line` label is never longer than this (raw bytes)
 PLACES = ("anywhere", "head", "tail")
+EDGES = ("start", "end")
 CODE_PATTERN = re.compile(r"^[A-Z]{3}[0-9]{3}$")
 CATEGORY_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 
@@ -40,6 +41,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "whole_line": ((bool,), "true or false"),
     "where": ((str,), "a string"),
     "window": ((int,), "a positive integer"),
+    "at": ((str,), "a string"),
     "item_max_len": ((int,), "a positive integer"),
     "lang": ((str,), "a two-letter language code"),
     "default": ((bool,), "true or false"),
@@ -74,6 +76,7 @@ class Rule:
     whole_line: bool = False
     where: str = "anywhere"
     window: int = 0
+    at: str = ""  # "start" / "end": an anchor must open / close the line (marks and spaces aside)
     item_max_len: int = 100  # list rules: the longest line that still counts as a headline
     lang: str = "en"
     default: bool = True  # on without --lang / --select naming it
@@ -100,14 +103,28 @@ class Rule:
                 selected = trimmed in self.trimmed_anchors
             return [(0, len(line))] if selected else []
         if self.pattern is None:
-            return self.anchor_finder.spans(line)
-        if self.anchor_finder.first(line) is None:
+            return [span for span in self.anchor_finder.spans(line) if self._at_edge(line, span)]
+        if not any(self._at_edge(line, span) for span in self._anchor_hits(line)):
             return []
         if self.kind != "span":  # only whether, and where first, the rule hits
             match = self.pattern.search(line)
             if match is None or match.end() > match.start():
                 return [match.span()] if match is not None else []
         return [(m.start(), m.end()) for m in self.pattern.finditer(line) if m.end() > m.start()]
+
+    def _anchor_hits(self, line: str) -> list[tuple[int, int]]:
+        if not self.at:
+            first = self.anchor_finder.first(line)
+            return [first] if first else []
+        return self.anchor_finder.spans(line)
+
+    def _at_edge(self, line: str, span: tuple[int, int]) -> bool:
+        """Whether the anchor at `span` opens (closes) the line as `at` asks, marks aside."""
+        if self.at == "start":
+            return not any(is_word(c) for c in line[: span[0]])
+        if self.at == "end":
+            return not any(is_word(c) for c in line[span[1] :])
+        return True
 
     def find_end(self, line: str, start: int = 0) -> int | None:
         """Where the first block-end phrase at or after `start` ends, or None."""
@@ -279,6 +296,8 @@ def _build_rule(table: dict, index: int, locator: _Locator) -> Rule:
     anchors = _phrases(table, "anchors", fail)
     if not anchors:
         raise fail("a rule needs at least one anchor (the literal phrase the scan finds)", "anchors")
+    if table.get("whole_line") and "regex" not in table and not all(trim(a) for a in anchors):
+        raise fail("a whole_line anchor must keep some text once punctuation is trimmed from its ends", "anchors")
     pattern = None
     if "regex" in table:
         pattern = LazyPattern(table["regex"])
@@ -306,6 +325,8 @@ def _build_rule(table: dict, index: int, locator: _Locator) -> Rule:
     where = table.get("where", "anywhere")
     if where not in PLACES:
         raise fail(f"unknown where '{where}' (expected one of: {', '.join(PLACES)})", "where")
+    if table.get("at", "start") not in EDGES:
+        raise fail(f"unknown at '{table['at']}' (expected one of: {', '.join(EDGES)})", "at")
     if (where != "anywhere") != ("window" in table):
         raise fail("'where' = head or tail goes with 'window' (a number of lines)", "where")
 
@@ -327,6 +348,7 @@ def _build_rule(table: dict, index: int, locator: _Locator) -> Rule:
         whole_line=table.get("whole_line", False),
         where=where,
         window=table.get("window", 0),
+        at=table.get("at", ""),
         item_max_len=table.get("item_max_len", 100),
         lang=table.get("lang", "en"),
         default=table.get("default", True),

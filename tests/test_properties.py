@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from cleaner import Cleaner, load_rules
+from cleaner.errors import CleanerError
 
 RULES = """
 [[rule]]
@@ -196,23 +197,43 @@ def decorated(draw, anchor: str) -> str:
     return "".join(out)
 
 
-@SETTINGS
-@given(TEXT, ANCHOR, TEXT, st.booleans(), st.data())
-def test_scan_finds_every_line_the_rules_would_match(before, anchor, after, broken, data_strategy):
-    text = before + data_strategy.draw(decorated(anchor)) + after
-    """The automaton is only a prefilter: it may hit more lines than the rules confirm, never fewer."""
-    from types import SimpleNamespace
+# Rule shapes the scan treats differently: anywhere in any line; only in short lines (the scan
+# drops long lines by a bound on their length); whole-line labels (keys framed by line breaks);
+# anchors that must open or close the line.
+SHAPES = [
+    {"kind": "span"},
+    {"kind": "line", "max_len": 12},
+    {"kind": "line", "whole_line": True},
+    {"kind": "span", "at": "start"},
+    {"kind": "span", "at": "end"},
+]
 
+
+def _rule(anchor: str, shape: dict):
+    from pathlib import Path
+
+    from cleaner.rules import _build_rule, _Locator
+
+    table = {"code": "TST001", "category": "test", "description": "d", "anchors": [anchor], "examples": ["x"], **shape}
+    return _build_rule(table, 0, _Locator(Path("test.toml"), ""))
+
+
+@SETTINGS
+@given(TEXT, ANCHOR, TEXT, st.booleans(), st.sampled_from(SHAPES), st.data())
+def test_scan_finds_every_line_the_rules_would_match(before, anchor, after, broken, shape, data_strategy):
+    """The scan is only a prefilter: it may hit more lines than the rules confirm, never fewer."""
     from cleaner.matcher import Matcher
     from cleaner.normalize import normalize
-    from cleaner.rules import anchor_spans, load_rules  # noqa: F401
 
-    phrase = normalize(anchor)
-    assume(phrase)
+    text = before + data_strategy.draw(decorated(anchor)) + after
+    assume(normalize(anchor))
+    try:
+        rule = _rule(anchor, shape)
+    except CleanerError:  # e.g. a whole-line label of punctuation only: refused at load
+        assume(False)
     data = text.encode() + (b"\xff\xc3" if broken else b"")
-    matcher = Matcher([SimpleNamespace(anchors=(phrase,), end=(), whole_line=False, pattern=None)])
-    hit_lines = {c.index for c in matcher.scan(data)}
+    hit_lines = {c.index for c in Matcher([rule]).scan(data) if c.starts}
     for index, line in enumerate(data.split(b"\n")):
         norm = normalize(line.decode("utf-8", "surrogateescape").removesuffix("\r"))
-        if anchor_spans(norm, (phrase,)):
-            assert index in hit_lines, (line, phrase)
+        if rule.find(norm, len(line.removesuffix(b"\r"))):
+            assert index in hit_lines, (line, anchor, shape)
