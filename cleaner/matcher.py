@@ -38,6 +38,7 @@ from .rules import WHOLE_LINE_BYTES, Rule
 ENGINES = ("ahocorasick", "hyperscan", "auto")
 UNBOUNDED = 1 << 62  # no length limit
 _NOT_ALNUM_OR_BREAK = _NOT_ASCII_ALNUM.replace(b"\n", b"")
+_NOT_SPACE_OR_BREAK = bytes(b for b in range(256) if b not in b" \n")
 
 
 class Candidate(NamedTuple):
@@ -205,11 +206,12 @@ class Matcher:
         """The lines of `chunk` that some rule may concern, in order."""
         if not chunk:
             return []
-        lines, key_ids = self._hits(chunk)
+        view = scan_view_bytes(chunk)
+        lines, key_ids = self._hits(chunk, view)
         if not len(lines):
             return []
         table = self.refs
-        lengths = _alnum_counts(chunk)
+        lengths = shortest_lengths(chunk, view)
         # Drop the hits no rule of the key can use on a line that long, then spell out the rest
         # as one row per (hit, ref).
         kept = table.key_limit[key_ids] >= lengths[lines]
@@ -226,9 +228,8 @@ class Matcher:
         chosen = usable & (fits | opened[lines])
         return table.candidates(lines[chosen], refs[chosen], starts, ends)
 
-    def _hits(self, chunk: bytes) -> tuple[np.ndarray, np.ndarray]:
-        """Line (in the chunk) and key of every hit, cheap hits on long lines already dropped."""
-        view = scan_view_bytes(chunk)
+    def _hits(self, chunk: bytes, view: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Line (in the chunk) and key of every hit."""
         if self.automaton is not None:
             found = np.fromiter(chain.from_iterable(self.automaton.iter(view.decode("latin-1"))), np.int64)
             last, key_ids = found[0::2], found[1::2]
@@ -267,10 +268,17 @@ def find_all(haystack: np.ndarray, literal: bytes) -> np.ndarray:
     return at
 
 
-def _alnum_counts(chunk: bytes) -> np.ndarray:
-    """The ASCII letters and digits of each line: a lower bound on its normalised length."""
-    kept = np.frombuffer(chunk.translate(None, _NOT_ALNUM_OR_BREAK), np.uint8)
-    breaks = np.flatnonzero(kept == 10)
+def shortest_lengths(chunk: bytes, view: bytes) -> np.ndarray:
+    """For each line, a lower bound on the length of its normalised form: its ASCII letters and
+    digits, plus one character between each two of its words (a space or a mark)."""
+    return _per_line(chunk.translate(None, _NOT_ALNUM_OR_BREAK)) + np.maximum(
+        _per_line(view.translate(None, _NOT_SPACE_OR_BREAK))[1:-1] - 2, 0
+    )
+
+
+def _per_line(kept: bytes) -> np.ndarray:
+    """The bytes between line breaks, per line, of what a delete-translate kept."""
+    breaks = np.flatnonzero(np.frombuffer(kept, np.uint8) == 10)
     return np.diff(np.concatenate([[-1], breaks, [len(kept)]])) - 1
 
 

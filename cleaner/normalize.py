@@ -72,8 +72,18 @@ def _plain(match: re.Match) -> str:
 normalize_line = normalize
 
 
+_NON_SPACE = re.compile(r"\S+")
+
+
 def origin_map(line: str, norm: str) -> list[int]:
     """For each character of `norm` (= normalize(line)), its index in `line`."""
+    if line.isascii():  # only case and spaces change: each word keeps its characters
+        origin: list[int] = []
+        for word in _NON_SPACE.finditer(line):
+            if origin:
+                origin.append(origin[-1] + 1)  # the space after the word before
+            origin.extend(range(word.start(), word.end()))
+        return origin
     pairs = []  # (character, index in line), before spaces are squeezed
     for index, char in enumerate(line):
         for part in _SPECIAL.sub(_plain, char.lower()):
