@@ -64,6 +64,31 @@ class Format(Protocol):
     def writer(self, write: Write) -> Writer: ...
 
 
+class RecordWriter:
+    """A writer for formats that wrap each document in a record (a JSON line around its field, a
+    Multi-News story with NEWLINE_CHAR and its separator): the record can only be written once the
+    cleaned text is complete, so the text is collected here and handed whole to `write_record`."""
+
+    def __init__(self, write: Write):
+        self.write = write
+        self.parts: list[bytes] = []
+
+    def begin(self, document: Document) -> Write:
+        self.parts.clear()
+        return self.parts.append
+
+    def end(self, document: Document) -> None:
+        cleaned = b"".join(self.parts)
+        self.parts.clear()
+        self.write_record(document, cleaned)
+
+    def write_record(self, document: Document, cleaned: bytes) -> None:
+        raise NotImplementedError
+
+    def raw(self, data: bytes) -> None:
+        self.write(data)
+
+
 def split_ending(line: bytes) -> tuple[bytes, bytes]:
     """A line and its line break ('\\n', '\\r\\n' or none)."""
     if line.endswith(b"\r\n"):

@@ -14,7 +14,7 @@ import re
 from json.decoder import scanstring
 from typing import BinaryIO, Iterator
 
-from .base import Document, Item, Malformed, Raw, Write, split_ending
+from .base import Document, Item, Malformed, Raw, RecordWriter, Write, split_ending
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
@@ -64,19 +64,9 @@ class JsonlFormat:
         return JsonlWriter(write)
 
 
-class JsonlWriter:
-    def __init__(self, write: Write):
-        self.write = write
-        self.parts: list[bytes] = []
-
-    def begin(self, document: Document) -> Write:
-        self.parts.clear()
-        return self.parts.append
-
-    def end(self, document: Document) -> None:
+class JsonlWriter(RecordWriter):
+    def write_record(self, document: Document, cleaned: bytes) -> None:
         body, text, start, end, ending, data = document.frame
-        cleaned = b"".join(self.parts)
-        self.parts.clear()
         if cleaned == data:
             self.write(body + ending)
             return
@@ -84,9 +74,6 @@ class JsonlWriter:
         if len(text) != len(body):  # not ASCII: character offsets differ from byte offsets
             start, end = len(text[:start].encode("utf-8")), len(text[:end].encode("utf-8"))
         self.write(body[:start] + literal + body[end:] + ending)
-
-    def raw(self, data: bytes) -> None:
-        self.write(data)
 
 
 def top_level_fields(text: str, start: int = 0) -> dict[str, tuple[object, int, int]]:

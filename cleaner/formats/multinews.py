@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import BinaryIO, Iterator
 
-from .base import Document, Item, Write, split_ending
+from .base import Document, Item, RecordWriter, Write, split_ending
 
 STORY_SEPARATOR = re.compile(rb"[ \t]*\|\|\|\|\|[ \t]*")
 NEWLINE = b"NEWLINE_CHAR"
@@ -32,19 +32,6 @@ class MultiNewsFormat:
         return MultiNewsWriter(write)
 
 
-class MultiNewsWriter:
-    def __init__(self, write: Write):
-        self.write = write
-        self.parts: list[bytes] = []
-
-    def begin(self, document: Document) -> Write:
-        self.parts.clear()
-        return self.parts.append
-
-    def end(self, document: Document) -> None:
-        text = b"".join(self.parts)
-        self.parts.clear()
-        self.write(text.replace(b"\n", NEWLINE) + document.frame)
-
-    def raw(self, data: bytes) -> None:
-        self.write(data)
+class MultiNewsWriter(RecordWriter):
+    def write_record(self, document: Document, cleaned: bytes) -> None:
+        self.write(cleaned.replace(b"\n", NEWLINE) + document.frame)
