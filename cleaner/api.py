@@ -65,7 +65,7 @@ class Cleaner:
             return DocumentCleaner(self.engine, out, record)
 
         current = document()
-        for chunk, candidates in scanned_chunks(self.engine.matcher, line_chunks(stream, chunk_size), workers):
+        for chunk, candidates in scanned_chunks(self.engine, line_chunks(stream, chunk_size), workers):
             line = 0  # the chunk line where the piece starts
             for start, end, is_separator in document_pieces(chunk, separator):
                 if is_separator:

@@ -171,7 +171,7 @@ def _clean_together(items: list, writer, engine: Engine, tally_of: Callable, on_
                 texts.append(b"\n")
                 line += 1
                 offset += 1
-    candidates = engine.matcher.scan(b"".join(texts)) if texts else []
+    candidates = engine.candidates(b"".join(texts)) if texts else []
     for position, item in enumerate(items):
         tally = tally_of(item)
         if isinstance(item, Document):

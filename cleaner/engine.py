@@ -39,7 +39,7 @@ class _Line:
         self.candidate = candidate
         raw = buf[candidate.start : candidate.end]
         self.text = raw.decode("utf-8", "surrogateescape").removesuffix("\r")
-        self.norm = normalize(self.text)
+        self.norm = candidate.norm if candidate.norm is not None else normalize(self.text)
         self._origin: list[int] | None = None
 
     def original(self, position: int, end: bool = False) -> int:
@@ -63,6 +63,25 @@ class Engine:
         # How many kept lines from a document's start matter to `where = "head"` rules.
         self.head_window = max((r.window for r in rules if r.where == "head"), default=0)
 
+    def candidates(self, chunk: bytes) -> list[Candidate]:
+        """The chunk's lines where some rule's text conditions hold: the scan's hits, confirmed.
+
+        This is everything about a line that does not depend on where it sits in its document,
+        so it can run in the scan's worker processes; `decide` does the rest in order."""
+        confirmed = []
+        for candidate in self.matcher.scan(chunk):
+            norm = _Line(chunk, candidate).norm
+            length = candidate.end - candidate.start
+            found = tuple(
+                (p, tuple(spans)) for p in candidate.starts if (spans := self.rules[p].find(norm, length))
+            )
+            starts = tuple(p for p, _ in found)
+            if any(self.rules[p].kind == "span" for p in starts):
+                starts = candidate.starts  # what a cut leaves is checked against the line's other rules
+            if found or candidate.ends:
+                confirmed.append(candidate._replace(starts=starts, norm=norm, found=found))
+        return confirmed
+
     def decide(
         self, buf: bytes, first_line: int, at_end: bool, head_kept: int = 0, candidates: list[Candidate] | None = None
     ) -> tuple[list[Removal], int, int]:
@@ -74,7 +93,7 @@ class Engine:
         `candidates` are the matcher's hits in buf when the caller scanned a larger chunk already.
         """
         if candidates is None:
-            candidates = self.matcher.scan(buf)
+            candidates = self.candidates(buf)
         context = _Context(self, buf, candidates, first_line, at_end, head_kept)
         outcomes = context.settle()
         removals: list[Removal] = []
@@ -165,10 +184,9 @@ class _Context:
         candidate = self.candidates[position]
         line = self.line(position)
         tails, blocks, whole, spans = [], [], [], []
-        for rule_position in candidate.starts:
+        for rule_position, found in candidate.found:  # the rules whose text conditions hold
             rule = self.rules[rule_position]
-            found = rule.find(line.norm, candidate.end - candidate.start)
-            if not found or not self._placed(rule, candidate):
+            if not self._placed(rule, candidate):
                 continue
             if rule.kind == "tail":
                 if self._near_end(candidate, rule.max_lines):
@@ -376,7 +394,7 @@ class DocumentCleaner:
 
     def feed(self, piece: bytes, candidates: list[Candidate] | None = None) -> None:
         if candidates is None:
-            candidates = self.engine.matcher.scan(piece)
+            candidates = self.engine.candidates(piece)
         if not candidates and not self.carry and not self.engine.head_window:
             self.out.kept(piece, 0, len(piece))  # nothing hit: the piece goes out as it is
             self.line += piece.count(b"\n")

@@ -47,6 +47,8 @@ class Candidate(NamedTuple):
     end: int  # byte offset of its line break (or of the chunk's end)
     starts: tuple[int, ...]  # rules (by position) whose anchors hit this line
     ends: frozenset[int]  # block rules whose end phrase hit this line
+    norm: str | None = None  # the normalised line, once a rule was checked against it
+    found: tuple[tuple[int, tuple[tuple[int, int], ...]], ...] = ()  # (rule, its spans in norm)
 
 
 def length_limit(rule: Rule) -> int:

@@ -12,6 +12,7 @@ Two views are derived from the same tables:
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 
@@ -78,31 +79,28 @@ _NON_SPACE = re.compile(r"\S+")
 def origin_map(line: str, norm: str) -> list[int]:
     """For each character of `norm` (= normalize(line)), its index in `line`."""
     if line.isascii():  # only case and spaces change: each word keeps its characters
-        origin: list[int] = []
-        for word in _NON_SPACE.finditer(line):
-            if origin:
-                origin.append(origin[-1] + 1)  # the space after the word before
-            origin.extend(range(word.start(), word.end()))
-        return origin
-    pairs = []  # (character, index in line), before spaces are squeezed
-    for index, char in enumerate(line):
-        for part in _SPECIAL.sub(_plain, char.lower()):
-            pairs.append((part, index))
-    origin = []
-    previous_space = True  # drops leading spaces
-    for part, index in pairs:
-        if part.isspace():
-            if not previous_space:
-                origin.append(index)
-            previous_space = True
-        else:
-            origin.append(index)
-            previous_space = False
-    if origin and previous_space:
-        origin.pop()  # a trailing space
+        folded, owner = line, None
+    else:
+        parts = [_fold(char) for char in line]
+        folded = "".join(parts)
+        owner = [index for index, part in enumerate(parts) for _ in part]
+    origin: list[int] = []
+    for word in _NON_SPACE.finditer(folded):
+        if origin:
+            origin.append(previous_end)  # the first space after the word before
+        origin.extend(range(word.start(), word.end()))
+        previous_end = word.end()
+    if owner is not None:
+        origin = [owner[i] for i in origin]
     if len(origin) != len(norm):  # a case mapping that depends on context: keep what lines up
         origin = (origin + [len(line)] * len(norm))[: len(norm)]
     return origin
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold(char: str) -> str:
+    """What `normalize` makes of one character, before spaces are squeezed."""
+    return _SPECIAL.sub(_plain, char.lower())
 
 
 def trim(text: str) -> str:
