@@ -167,9 +167,10 @@ class Matcher:
                 limit = UNBOUNDED if is_end else length_limit(rule)
                 cuts = rule.kind == "span" and not is_end
                 found = scan_keys(phrase, exact_label(rule) and not is_end, rule.at if not is_end else "")
-                mark = telling_mark(phrase)
-                if found and not (weak_key(phrase) and mark not in COMMON_MARKS):
-                    needs = tuple(sorted(mark_literals(mark))) if weak_key(phrase) else ()
+                weak = bool(found) and weak_key(phrase)
+                mark = telling_mark(phrase) if weak or not found else None
+                if found and not (weak and mark not in COMMON_MARKS):
+                    needs = tuple(sorted(mark_literals(mark))) if weak else ()
                     for key in found:
                         keys.setdefault(key, set()).add(Ref(position, is_end, limit, cuts, needs))
                 else:  # a symbol ("©"), or a common word made telling by a rare mark ("% off")

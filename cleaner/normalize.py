@@ -183,9 +183,12 @@ def _fold_multibyte(array: np.ndarray) -> np.ndarray:
     return array
 
 
+_NOT_WORD_TO_SPACE = {ord(c): " " for c in _NOT_WORD | {chr(b) for b in range(128) if not chr(b).isalnum()}}
+
+
 def view_words(anchor: str) -> str:
     """What the scan view makes of a normalised phrase: its words, single-spaced."""
-    return " ".join("".join(c if is_word(c) else " " for c in anchor).split())
+    return " ".join(word for word in anchor.translate(_NOT_WORD_TO_SPACE).split(" ") if word)
 
 
 def scan_keys(anchor: str, whole_line: bool = False, at: str = "") -> set[str]:
@@ -201,7 +204,7 @@ def scan_keys(anchor: str, whole_line: bool = False, at: str = "") -> set[str]:
         key = "\n" + key
     if whole_line or at == "end":
         key += "\n"
-    cased = [i for i, c in enumerate(key) if ord(c) > 0xFF and len(c.upper()) == 1 and c.upper() != c]
+    cased = [] if key.isascii() else [i for i, c in enumerate(key) if ord(c) > 0xFF and len(c.upper()) == 1 and c.upper() != c]
     variants = {key}
     if len(cased) <= 4:
         for mask in range(1, 1 << len(cased)):
