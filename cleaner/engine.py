@@ -28,6 +28,9 @@ class Removal:
     whole_lines: bool  # at least one whole line goes (matters for blank-line tidying)
 
 
+CONFIRMED_LINES = 1 << 14  # distinct lines whose rule checks are remembered
+
+
 class _Defer(Exception):
     """A line whose decision needs lines beyond the buffer."""
 
@@ -60,6 +63,7 @@ class Engine:
     def __init__(self, rules: list[Rule], engine: str = "ahocorasick"):
         self.rules = rules
         self.matcher = Matcher(rules, engine)
+        self._confirmed: dict[tuple[bytes, tuple[int, ...]], tuple] = {}
         # How many kept lines from a document's start matter to `where = "head"` rules.
         self.head_window = max((r.window for r in rules if r.where == "head"), default=0)
 
@@ -70,17 +74,27 @@ class Engine:
         so it can run in the scan's worker processes; `decide` does the rest in order."""
         confirmed = []
         for candidate in self.matcher.scan(chunk):
-            norm = _Line(chunk, candidate).norm
-            length = candidate.end - candidate.start
-            found = tuple(
-                (p, tuple(spans)) for p in candidate.starts if (spans := self.rules[p].find(norm, length))
-            )
-            starts = tuple(p for p, _ in found)
-            if any(self.rules[p].kind == "span" for p in starts):
-                starts = candidate.starts  # what a cut leaves is checked against the line's other rules
+            starts, norm, found = self._confirm(chunk[candidate.start : candidate.end], candidate.starts)
             if found or candidate.ends:
                 confirmed.append(candidate._replace(starts=starts, norm=norm, found=found))
         return confirmed
+
+    def _confirm(self, raw: bytes, starts: tuple[int, ...]):
+        """The rules whose text conditions hold on a line, their spans, and the normalised line.
+        Boilerplate repeats from article to article, so each distinct line is checked once."""
+        key = (raw, starts)
+        known = self._confirmed.get(key)
+        if known is not None:
+            return known
+        norm = normalize(raw.decode("utf-8", "surrogateescape").removesuffix("\r"))
+        found = tuple((p, tuple(spans)) for p in starts if (spans := self.rules[p].find(norm, len(raw))))
+        kept = tuple(p for p, _ in found)
+        if any(self.rules[p].kind == "span" for p in kept):
+            kept = starts  # what a cut leaves is checked against the line's other rules
+        if len(self._confirmed) >= CONFIRMED_LINES:
+            self._confirmed.clear()
+        self._confirmed[key] = (kept, norm, found)
+        return kept, norm, found
 
     def decide(
         self, buf: bytes, first_line: int, at_end: bool, head_kept: int = 0, candidates: list[Candidate] | None = None

@@ -98,8 +98,7 @@ class RefTable:
         self.need_sets = sorted({r.needs for r in flat if r.needs})
         need_ids = {needs: i for i, needs in enumerate(self.need_sets)}
         self.need_id = np.array([need_ids.get(r.needs, -1) for r in flat], np.int64)
-        wanted = set(b"".join(chain.from_iterable(self.need_sets))) | {10}
-        self.not_needed_bytes = bytes(b for b in range(256) if b not in wanted)
+        self.needed_bytes = set(b"".join(chain.from_iterable(self.need_sets)))
 
     def expand(self, lines: np.ndarray, key_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One row per ref of each hit: (line, ref index)."""
@@ -109,26 +108,23 @@ class RefTable:
         refs = np.repeat(self.key_first[key_ids], counts) + np.arange(total) - row_start
         return np.repeat(lines, counts), refs
 
-    def has_needed(self, chunk: bytes, line_count: int, lines: np.ndarray, refs: np.ndarray) -> np.ndarray:
+    def has_needed(self, marks: Marks, line_count: int, lines: np.ndarray, refs: np.ndarray) -> np.ndarray:
         """Whether each row's line holds a character its ref needs (rows without needs: True)."""
         need_ids = self.need_id[refs]
         usable = need_ids < 0
         if usable.all():
             return usable
-        present = self._needs_present(chunk, line_count)
+        present = self._needs_present(marks, line_count)
         rows = ~usable
         usable[rows] = present[lines[rows], need_ids[rows]]
         return usable
 
-    def _needs_present(self, chunk: bytes, line_count: int) -> np.ndarray:
-        """(line, need set) -> whether the line holds one of the set's characters. All other
-        bytes but line breaks are deleted first, so a character's bytes stay together."""
-        rest = np.frombuffer(chunk.translate(None, self.not_needed_bytes), np.uint8)
-        breaks = np.flatnonzero(rest == 10)
+    def _needs_present(self, marks: Marks, line_count: int) -> np.ndarray:
+        """(line, need set) -> whether the line holds one of the set's characters."""
         present = np.zeros((line_count, len(self.need_sets)), bool)
         for column, literals in enumerate(self.need_sets):
             for literal in literals:
-                present[np.searchsorted(breaks, find_all(rest, literal)), column] = True
+                present[marks.lines_of(literal), column] = True
         return present
 
     def candidates(self, lines: np.ndarray, refs: np.ndarray, starts, ends) -> list[Candidate]:
@@ -178,9 +174,8 @@ class Matcher:
                         literals.setdefault(literal, set()).add(Ref(position, is_end, limit, cuts))
         self.refs = RefTable([sorted(refs) for refs in chain(keys.values(), literals.values())])
         self.literal_ids = {literal: len(keys) + i for i, literal in enumerate(literals)}
-        # A symbol's bytes stay together when all other bytes (but line breaks) are deleted.
-        wanted = set(b"".join(literals)) | {10}
-        self.not_symbol_bytes = bytes(b for b in range(256) if b not in wanted)
+        wanted = set(b"".join(literals)) | self.refs.needed_bytes | {10}
+        self.not_marks = bytes(b for b in range(256) if b not in wanted)
         self.automaton = self.database = None
         if keys and self.engine == "hyperscan":
             self._build_hyperscan(list(keys))
@@ -210,7 +205,8 @@ class Matcher:
         if not chunk:
             return []
         view = scan_view_bytes(chunk)
-        lines, key_ids = self._hits(chunk, view)
+        marks = Marks(chunk, self.not_marks)
+        lines, key_ids = self._hits(view, marks)
         if not len(lines):
             return []
         table = self.refs
@@ -222,7 +218,7 @@ class Matcher:
         if not len(refs):
             return []
         starts, ends = _line_bounds(chunk)
-        usable = table.has_needed(chunk, len(lengths), lines, refs)
+        usable = table.has_needed(marks, len(lengths), lines, refs)
         fits = table.limit[refs] >= lengths[lines]
         # A line where a span rule may cut keeps all its refs: what the cut leaves is checked
         # against the line's other rules.
@@ -231,7 +227,7 @@ class Matcher:
         chosen = usable & (fits | opened[lines])
         return table.candidates(lines[chosen], refs[chosen], starts, ends)
 
-    def _hits(self, chunk: bytes, view: bytes) -> tuple[np.ndarray, np.ndarray]:
+    def _hits(self, view: bytes, marks: Marks) -> tuple[np.ndarray, np.ndarray]:
         """Line (in the chunk) and key of every hit."""
         if self.automaton is not None:
             found = np.fromiter(chain.from_iterable(self.automaton.iter(view.decode("latin-1"))), np.int64)
@@ -246,21 +242,35 @@ class Matcher:
         breaks = np.flatnonzero(np.frombuffer(view, np.uint8) == 10)
         lines = np.searchsorted(breaks, last) - 1  # the view opens with a line break of its own
         if self.literal_ids:
-            symbol_lines, symbol_ids = self._symbol_hits(chunk)
+            symbol_lines, symbol_ids = self._symbol_hits(marks)
             lines, key_ids = np.concatenate([lines, symbol_lines]), np.concatenate([key_ids, symbol_ids])
         return lines, key_ids
 
-    def _symbol_hits(self, chunk: bytes) -> tuple[np.ndarray, np.ndarray]:
-        """Lines holding a literal (a symbol or a rare mark): all other bytes but line breaks
-        are deleted first, so a character's bytes stay together and what is left is small."""
-        rest = np.frombuffer(chunk.translate(None, self.not_symbol_bytes), np.uint8)
-        breaks = np.flatnonzero(rest == 10)
+    def _symbol_hits(self, marks: Marks) -> tuple[np.ndarray, np.ndarray]:
+        """Lines holding a literal: a symbol or a rare mark."""
         lines, key_ids = [], []
         for literal, key_id in self.literal_ids.items():
-            at = find_all(rest, literal)
-            lines.append(np.searchsorted(breaks, at))
-            key_ids.append(np.full(len(at), key_id, np.int64))
+            found = marks.lines_of(literal)
+            lines.append(found)
+            key_ids.append(np.full(len(found), key_id, np.int64))
         return np.concatenate(lines), np.concatenate(key_ids)
+
+
+class Marks:
+    """Where a chunk's marks and symbols are. They are rare, so one pass deletes every byte but
+    theirs and the line breaks: a character's bytes stay together and what is left is small."""
+
+    def __init__(self, chunk: bytes, not_marks: bytes):
+        self.chunk = chunk
+        self.not_marks = not_marks
+        self._rest: np.ndarray | None = None
+
+    def lines_of(self, literal: bytes) -> np.ndarray:
+        """The line of each occurrence of the literal."""
+        if self._rest is None:
+            self._rest = np.frombuffer(self.chunk.translate(None, self.not_marks), np.uint8)
+            self._breaks = np.flatnonzero(self._rest == 10)
+        return np.searchsorted(self._breaks, find_all(self._rest, literal))
 
 
 def find_all(haystack: np.ndarray, literal: bytes) -> np.ndarray:

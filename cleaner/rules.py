@@ -178,7 +178,7 @@ class PhraseFinder:
     def spans(self, line: str, start: int = 0) -> list[tuple[int, int]]:
         found = []
         while (match := self.pattern.search(line, start)) is not None:
-            span = self._at(line, match.start())
+            span = self._at(line, match)
             if span is not None:
                 found.append(span)
                 start = span[1]
@@ -188,15 +188,18 @@ class PhraseFinder:
 
     def first(self, line: str, start: int = 0) -> tuple[int, int] | None:
         while (match := self.pattern.search(line, start)) is not None:
-            span = self._at(line, match.start())
+            span = self._at(line, match)
             if span is not None:
                 return span
             start = match.start() + 1
         return None
 
-    def _at(self, line: str, begin: int) -> tuple[int, int] | None:
-        """The longest phrase at `begin` that sits on word edges (a shorter one may where a
+    def _at(self, line: str, match: re.Match) -> tuple[int, int] | None:
+        """The longest phrase at the match that sits on word edges (a shorter one may where a
         longer one does not: "show key events" in "show key events onlyplease")."""
+        begin = match.start()
+        if _on_edges(line, begin, match.end()):  # the alternation tries the longest phrases first
+            return begin, match.end()
         for phrase in self.ordered:
             if line.startswith(phrase, begin) and _on_edges(line, begin, begin + len(phrase)):
                 return begin, begin + len(phrase)
