@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 from typing import BinaryIO
 
 from .engine import DocumentCleaner, Engine, candidates_in
 from .parallel import scanned_chunks
 from .output import TidyWriter, Write
-from .reader import CHUNK_SIZE, document_pieces, line_chunks
+from .reader import CHUNK_SIZE, SeparatorLines, document_pieces, line_chunks
 from .report import Report
 from .rules import Rule, load_library, select_rules
 
@@ -45,7 +44,7 @@ class Cleaner:
         write: Write,
         *,
         name: str = "<stdin>",
-        separator: re.Pattern[bytes] | None = None,
+        separator: SeparatorLines | None = None,
         chunk_size: int = CHUNK_SIZE,
         report: Report | None = None,
         workers: int = 1,

@@ -50,6 +50,7 @@ from .formats import (
     wrap_input,
 )
 from .output import TidyWriter, Write
+from .reader import SeparatorLines
 from .report import Report
 from .rules import Rule
 
@@ -459,7 +460,7 @@ def _alive(pid: int) -> bool:
 class Settings:
     field: str = "text"
     id_field: str | None = None
-    separator: re.Pattern[bytes] | None = None
+    separator: SeparatorLines | None = None
     on_error: str = "stop"
     explain: bool = False
     root: str | None = None  # the real OUTDIR

@@ -409,9 +409,12 @@ class DocumentCleaner:
     def feed(self, piece: bytes, candidates: list[Candidate] | None = None) -> None:
         if candidates is None:
             candidates = self.engine.candidates(piece)
-        if not candidates and not self.carry and not self.engine.head_window:
+        if not candidates and not self.carry:
             self.out.kept(piece, 0, len(piece))  # nothing hit: the piece goes out as it is
             self.line += piece.count(b"\n")
+            window = self.engine.head_window
+            if self.head_kept < window:
+                self.head_kept += _nonblank_lines(piece, window - self.head_kept)
             return
         if self.carry:
             lines = self.carry.count(b"\n")
@@ -422,7 +425,8 @@ class DocumentCleaner:
         self.carry_candidates = shifted([c for c in candidates if c.start >= decided], -decided, -lines)
 
     def close(self) -> None:
-        self._process(self.carry, self.carry_candidates, at_end=True)
+        if self.carry:
+            self._process(self.carry, self.carry_candidates, at_end=True)
         self.carry, self.carry_candidates = b"", []
         self.out.end_document()
 
@@ -440,6 +444,17 @@ class DocumentCleaner:
         lines = buf.count(b"\n", 0, decided)
         self.line += lines
         return decided, lines
+
+
+def _nonblank_lines(piece: bytes, cap: int) -> int:
+    """How many lines of the piece hold more than spaces (counting stops at cap)."""
+    count = start = 0
+    while count < cap and start < len(piece):
+        newline = piece.find(b"\n", start)
+        end = len(piece) if newline < 0 else newline + 1
+        count += bool(piece[start:end].strip())
+        start = end
+    return count
 
 
 def candidates_in(candidates: list[Candidate], start: int, end: int, line: int) -> list[Candidate]:

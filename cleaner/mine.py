@@ -59,7 +59,7 @@ from .api import Cleaner
 from .check import check_rules
 from .errors import CleanerError
 from .normalize import is_word, normalize, trim
-from .reader import CHUNK_SIZE, line_chunks, separator_pattern
+from .reader import CHUNK_SIZE, SeparatorLines, line_chunks, separator_pattern
 from .rules import CODE_PATTERN, Rule, load_library, load_rules, select_rules
 
 __all__ = [
@@ -124,7 +124,7 @@ class MineSettings:
 
 def iter_documents(
     inputs: Iterable[str | Path],
-    separator: re.Pattern[bytes] | None = None,
+    separator: SeparatorLines | None = None,
     *,
     max_doc_bytes: int = MineSettings.max_doc_bytes,
     on_error: Callable[[str, str], None] | None = None,
@@ -199,18 +199,16 @@ def _plain_documents(name, separator, max_doc_bytes, stdin) -> Iterator[str]:
             stream.close()
 
 
-def _split_stream(stream: BinaryIO, separator: re.Pattern[bytes] | None, max_doc_bytes: int) -> Iterator[str]:
+def _split_stream(stream: BinaryIO, separator: SeparatorLines | None, max_doc_bytes: int) -> Iterator[str]:
     parts: list[bytes] = []
     size = 0
     for chunk in line_chunks(stream, CHUNK_SIZE):  # whole lines, so a separator line is never split
         position = 0
-        for match in separator.finditer(chunk) if separator is not None else ():
-            if match.end() == match.start():
-                continue
-            size = _keep(parts, size, chunk[position : match.start()], max_doc_bytes)
+        for start, end in separator.spans(chunk) if separator is not None else ():
+            size = _keep(parts, size, chunk[position:start], max_doc_bytes)
             yield _text(parts)
             parts, size = [], 0
-            position = match.end()
+            position = end
         size = _keep(parts, size, chunk[position:] if position else chunk, max_doc_bytes)
     if parts or separator is None:
         yield _text(parts)
@@ -625,7 +623,7 @@ class Miner:
                 self.stats.counted += 1
 
     def _new_entry(self, info: list, doc: _Doc, seen_before: bool) -> Entry:
-        kind, index = info[0], info[1]
+        kind = info[0]
         entry = Entry(kind, info[3], info[4], 1 if seen_before else 0)
         if kind == TAIL:
             entry.run = info[5]
@@ -1132,7 +1130,7 @@ def run(
     settings: MineSettings,
     selection: list[Rule],
     library: list[Rule],
-    separator: re.Pattern[bytes] | None = None,
+    separator: SeparatorLines | None = None,
     input_format: str | None = None,
     field: str = "text",
     stdout=None,

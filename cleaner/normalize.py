@@ -85,6 +85,7 @@ def origin_map(line: str, norm: str) -> list[int]:
         folded = "".join(parts)
         owner = [index for index, part in enumerate(parts) for _ in part]
     origin: list[int] = []
+    previous_end = 0
     for word in _NON_SPACE.finditer(folded):
         if origin:
             origin.append(previous_end)  # the first space after the word before

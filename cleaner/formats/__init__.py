@@ -8,9 +8,9 @@ out byte for byte as it went in.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from ..reader import SeparatorLines
 from .base import Document, Format, Item, Malformed, Raw, Write, Writer
 from .compression import (
     BinaryInput,
@@ -51,7 +51,7 @@ def make_format(
     *,
     field: str = "text",
     id_field: str | None = None,
-    separator: re.Pattern[bytes] | None = None,
+    separator: SeparatorLines | None = None,
 ) -> Format:
     if name == "text":
         return TextFormat(separator)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import BinaryIO, Iterator
 
-from ..reader import CHUNK_SIZE, document_pieces, line_chunks
+from ..reader import CHUNK_SIZE, SeparatorLines, document_pieces, line_chunks
 from .base import Document, Item, Raw, Write
 
 
 class TextFormat:
     name = "text"
 
-    def __init__(self, separator: re.Pattern[bytes] | None = None, chunk_size: int = CHUNK_SIZE):
+    def __init__(self, separator: SeparatorLines | None = None, chunk_size: int = CHUNK_SIZE):
         self.separator = separator
         self.chunk_size = chunk_size
 
