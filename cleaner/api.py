@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from bisect import bisect_left
 from pathlib import Path
 from typing import BinaryIO
 
@@ -65,18 +66,29 @@ class Cleaner:
 
         current = document()
         for chunk, candidates in scanned_chunks(self.engine, line_chunks(stream, chunk_size), workers):
-            line = 0  # the chunk line where the piece starts
-            for start, end, is_separator in document_pieces(chunk, separator):
+            if separator is None:
+                current.feed(chunk, candidates)
+                continue
+            hits = [c.start for c in candidates]
+            pieces = list(document_pieces(chunk, separator))
+            line = index = 0  # the chunk line where the piece starts, and the piece
+            while index < len(pieces):
+                start, end, is_separator = pieces[index]
                 if is_separator:
+                    # Whole documents without a hit go out as they are, with their separators.
+                    last = _quiet_stretch(pieces, index, hits)
                     current.close()
+                    end = pieces[last][1]
                     write(chunk[start:end])
-                    count += 1
+                    count += sum(1 for piece in pieces[index : last + 1] if piece[2])
                     current = document()
+                    index = last
                 elif (start, end) == (0, len(chunk)):
                     current.feed(chunk, candidates)
                 else:
                     current.feed(chunk[start:end], candidates_in(candidates, start, end, line))
                 line += chunk.count(b"\n", start, end)
+                index += 1
         current.close()
 
     def clean_bytes(self, data: bytes, **options) -> bytes:
@@ -87,3 +99,16 @@ class Cleaner:
     def clean_text(self, text: str, **options) -> str:
         data = text.encode("utf-8", "surrogateescape")
         return self.clean_bytes(data, **options).decode("utf-8", "surrogateescape")
+
+
+def _quiet_stretch(pieces: list[tuple[int, int, bool]], first: int, hits: list[int]) -> int:
+    """The last separator at or after pieces[first] (a separator) up to which no piece holds a
+    hit: the documents in between are complete and need no decision."""
+    last = first
+    for index in range(first + 1, len(pieces)):
+        start, end, is_separator = pieces[index]
+        if is_separator:
+            last = index
+        elif bisect_left(hits, start) != bisect_left(hits, end):
+            break
+    return last

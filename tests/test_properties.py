@@ -155,6 +155,19 @@ def test_result_does_not_depend_on_chunk_size(data, chunk_size):
 
 
 @SETTINGS
+@given(st.lists(documents(), min_size=1, max_size=6), st.integers(1, 64))
+def test_each_document_between_separators_is_cleaned_on_its_own(docs, chunk_size):
+    """A stream of documents cleans as each document alone, whatever falls in which chunk."""
+    from cleaner.reader import separator_pattern
+
+    docs = [d if d.endswith(b"\n") else d + b"\n" for d in docs if d]
+    assume(docs and not any(b"\f" in d for d in docs))
+    stream = b"\f\n".join(docs)
+    expected = b"\f\n".join(CLEANER.clean_bytes(d) for d in docs)
+    assert CLEANER.clean_bytes(stream, separator=separator_pattern("\\f"), chunk_size=chunk_size) == expected
+
+
+@SETTINGS
 @given(st.binary(max_size=300))
 def test_input_without_hits_is_byte_identical(data):
     assume(not CLEANER.engine.matcher.scan(data))
