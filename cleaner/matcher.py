@@ -26,7 +26,6 @@ import numpy as np
 from .errors import CleanerError
 from .normalize import (
     COMMON_MARKS,
-    NOT_ASCII_ALNUM as _NOT_ASCII_ALNUM,
     mark_literals,
     scan_keys,
     scan_view_bytes,
@@ -37,8 +36,7 @@ from .rules import WHOLE_LINE_BYTES, Rule
 
 ENGINES = ("ahocorasick", "hyperscan", "auto")
 UNBOUNDED = 1 << 62  # no length limit
-_NOT_ALNUM_OR_BREAK = _NOT_ASCII_ALNUM.replace(b"\n", b"")
-_NOT_SPACE_OR_BREAK = bytes(b for b in range(256) if b not in b" \n")
+_ASCII_BUT_BREAK = bytes(b for b in range(128) if b != 10)
 
 
 class Candidate(NamedTuple):
@@ -210,7 +208,7 @@ class Matcher:
         if not len(lines):
             return []
         table = self.refs
-        lengths = shortest_lengths(chunk, view)
+        lengths = shortest_lengths(view)
         # Drop the hits no rule of the key can use on a line that long, then spell out the rest
         # as one row per (hit, ref).
         kept = table.key_limit[key_ids] >= lengths[lines]
@@ -281,12 +279,16 @@ def find_all(haystack: np.ndarray, literal: bytes) -> np.ndarray:
     return at
 
 
-def shortest_lengths(chunk: bytes, view: bytes) -> np.ndarray:
+def shortest_lengths(view: bytes) -> np.ndarray:
     """For each line, a lower bound on the length of its normalised form: its ASCII letters and
-    digits, plus one character between each two of its words (a space or a mark)."""
-    return _per_line(chunk.translate(None, _NOT_ALNUM_OR_BREAK)) + np.maximum(
-        _per_line(view.translate(None, _NOT_SPACE_OR_BREAK))[1:-1] - 2, 0
-    )
+    digits plus one character between each two of its words (a space or a mark). In the view a
+    line is ` word word ` between line breaks: that is its length less its non-ASCII bytes and
+    the two framing spaces."""
+    breaks = np.flatnonzero(np.frombuffer(view, np.uint8) == 10)
+    lengths = np.diff(breaks) - 1
+    if not view.isascii():
+        lengths -= _per_line(view.translate(None, _ASCII_BUT_BREAK))[1:-1]
+    return np.maximum(lengths - 2, 0)
 
 
 def _per_line(kept: bytes) -> np.ndarray:

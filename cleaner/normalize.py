@@ -117,7 +117,6 @@ _VIEW_MAP = bytes(
     b if b >= 128 or b == 10 or chr(b).isalnum() and not chr(b).isupper() else b + 32 if chr(b).isupper() else 32
     for b in range(256)
 )
-NOT_ASCII_ALNUM = bytes(b for b in range(256) if not (b < 128 and chr(b).isalnum()))
 # Non-ASCII characters (of two- and three-byte UTF-8) by code point: what the scan makes of them.
 _WORD, _SPACE, _MAPPED, _DROPPED, _SYMBOL, _CAPITAL = range(6)
 _POINT_CLASS = np.zeros(0x10000, np.uint8)
