@@ -95,7 +95,7 @@ def clean(
     id_field: Optional[str] = typer.Option(None, "--id-field", help="JSONL: the field naming a record in the audit and report."),
     include: Optional[List[str]] = typer.Option(None, "--include", help="With -o: only files matching this glob; repeatable."),
     exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="With -o: leave out files or directories matching this glob; repeatable."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes (with -o default: all cores)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes (default: all cores; a small input uses one)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     report_file: Optional[Path] = typer.Option(None, "--report", help="With -o: write a JSON report here.", metavar="FILE.json"),
     resume: bool = typer.Option(False, "--resume", help="With -o: skip outputs that already exist (they are complete)."),
@@ -194,10 +194,9 @@ def _clean_files(cleaner, files, separator, explain, chunk_size, input_format=No
             fmt = input_format or ("text" if name == "-" else detect(name))
             try:
                 if fmt == "text":
-                    options = {"workers": workers} if workers else {}
                     cleaner.clean_stream(
                         stream, out.write, name=label, separator=separator, chunk_size=chunk_size, report=report,
-                        **options,
+                        workers=workers or default_workers(),
                     )
                 else:
                     _clean_records(cleaner, fmt, stream, out.write, label, report, settings)
