@@ -74,12 +74,16 @@ normalize_line = normalize
 
 
 _NON_SPACE = re.compile(r"\S+")
+_DROPS = re.compile("[" + DROPPED + "]")
 
 
 def origin_map(line: str, norm: str) -> list[int]:
     """For each character of `norm` (= normalize(line)), its index in `line`."""
+    lowered = line.lower()
     if line.isascii():  # only case and spaces change: each word keeps its characters
         folded, owner = line, None
+    elif len(lowered) == len(line) and not _DROPS.search(line):  # still one character for one
+        folded, owner = _SPECIAL.sub(_plain, lowered), None
     else:
         parts = [_fold(char) for char in line]
         folded = "".join(parts)
