@@ -262,21 +262,21 @@ class Marks:
         self.chunk = chunk
         self.not_marks = not_marks
         self._rest: np.ndarray | None = None
+        self._starting: dict[int, np.ndarray] = {}  # byte -> where it is, shared by literals
 
     def lines_of(self, literal: bytes) -> np.ndarray:
         """The line of each occurrence of the literal."""
         if self._rest is None:
             self._rest = np.frombuffer(self.chunk.translate(None, self.not_marks), np.uint8)
             self._breaks = np.flatnonzero(self._rest == 10)
-        return np.searchsorted(self._breaks, find_all(self._rest, literal))
-
-
-def find_all(haystack: np.ndarray, literal: bytes) -> np.ndarray:
-    """Start offsets of every occurrence of a short literal in a byte array."""
-    at = np.flatnonzero(haystack[: len(haystack) - len(literal) + 1] == literal[0])
-    for offset in range(1, len(literal)):
-        at = at[haystack[at + offset] == literal[offset]]
-    return at
+        rest = self._rest
+        if literal[0] not in self._starting:
+            self._starting[literal[0]] = np.flatnonzero(rest == literal[0])
+        at = self._starting[literal[0]]
+        at = at[at <= len(rest) - len(literal)]
+        for offset in range(1, len(literal)):
+            at = at[rest[at + offset] == literal[offset]]
+        return np.searchsorted(self._breaks, at)
 
 
 def shortest_lengths(view: bytes) -> np.ndarray:
