@@ -65,7 +65,7 @@ class Cleaner:
             return DocumentCleaner(self.engine, out, record)
 
         current = document()
-        for chunk, candidates in scanned_chunks(self.engine, line_chunks(stream, chunk_size), workers):
+        for chunk, candidates in scanned_chunks(self.engine, line_chunks(stream, chunk_size), workers, stream):
             if separator is None:
                 current.feed(chunk, candidates)
                 continue

@@ -4,30 +4,41 @@ decides and writes in order.
 Finding candidates (normalising a chunk, running the automaton, checking each hit line against
 its rules' text conditions) is most of the work and needs nothing but the chunk, so it
 parallelises cleanly; the decisions need the order of the document and stay in one process.
-Memory stays flat: at most a few chunks per worker are in flight.
+Memory stays flat: at most a few chunks per worker are in flight. When the input is a plain
+file, a worker reads its chunk from the file itself (by offset), so chunks are not copied
+through a pipe.
 """
 
 from __future__ import annotations
 
+import io
 import multiprocessing
+import os
+import stat
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from .engine import Engine
 from .matcher import Candidate
 
 IN_FLIGHT_PER_WORKER = 2
 _worker_engine: Engine | None = None
+_worker_file: int | None = None  # the input's descriptor, inherited by forked workers
 
 
-def scanned_chunks(engine: Engine, chunks: Iterable[bytes], workers: int = 1) -> Iterator[tuple[bytes, list[Candidate]]]:
-    """Each chunk with the engine's candidates for it, in input order.
+def scanned_chunks(
+    engine: Engine, chunks: Iterable[bytes], workers: int = 1, stream: BinaryIO | None = None
+) -> Iterator[tuple[bytes, list[Candidate]]]:
+    """Each chunk with the engine's candidates for it, in input order. `stream` is where the
+    chunks come from, read from its current position on.
 
     The pool starts only once the input has more than two chunks, so small inputs never pay
     for starting processes.
     """
+    source = _plain_file(stream)
+    offset = stream.tell() if source is not None else 0
     chunks = iter(chunks)
     head = list(islice(chunks, 2))
     if workers <= 1 or len(head) < 2:
@@ -36,20 +47,35 @@ def scanned_chunks(engine: Engine, chunks: Iterable[bytes], workers: int = 1) ->
         for chunk in chunks:
             yield chunk, engine.candidates(chunk)
         return
-    global _worker_engine
+    global _worker_engine, _worker_file
     fork = "fork" in multiprocessing.get_all_start_methods()
     _worker_engine = engine if fork else None  # a forked worker inherits it, built and warm
+    _worker_file = source if fork else None
     context = multiprocessing.get_context("fork") if fork else None
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(engine.rules, engine.matcher.engine)) as pool:
         pending: deque = deque()
         for chunk in _chain(head, chunks):
-            pending.append((chunk, pool.submit(_candidates, chunk)))
+            if _worker_file is not None:
+                pending.append((chunk, pool.submit(_candidates_at, offset, len(chunk))))
+            else:
+                pending.append((chunk, pool.submit(_candidates, chunk)))
+            offset += len(chunk)
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 chunk, future = pending.popleft()
                 yield chunk, future.result()
         while pending:
             chunk, future = pending.popleft()
             yield chunk, future.result()
+
+
+def _plain_file(stream: BinaryIO | None) -> int | None:
+    """The descriptor of a stream that reads a regular file as it is (not decompressed)."""
+    if not isinstance(stream, io.BufferedReader) or not isinstance(stream.raw, io.FileIO):
+        return None
+    try:
+        return stream.fileno() if stat.S_ISREG(os.fstat(stream.fileno()).st_mode) else None
+    except (OSError, ValueError):
+        return None
 
 
 def _chain(head: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
@@ -65,3 +91,14 @@ def _start(rules, engine: str) -> None:
 
 def _candidates(chunk: bytes) -> list[Candidate]:
     return _worker_engine.candidates(chunk)
+
+
+def _candidates_at(offset: int, length: int) -> list[Candidate]:
+    parts, size = [], 0
+    while size < length:
+        part = os.pread(_worker_file, length - size, offset + size)
+        if not part:
+            raise OSError(f"the input changed while it was read (short read at byte {offset + size})")
+        parts.append(part)
+        size += len(part)
+    return _worker_engine.candidates(b"".join(parts) if len(parts) > 1 else parts[0])

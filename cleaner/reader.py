@@ -7,7 +7,10 @@ every chunk it hands out ends at a line break (or at the end of the input).
 from __future__ import annotations
 
 import codecs
+import os
 import re
+import select
+import stat
 from typing import BinaryIO, Iterator
 
 CHUNK_SIZE = 1 << 21  # 2 MiB: large enough that per-chunk costs vanish, small enough to stay flat
@@ -16,7 +19,9 @@ CHUNK_SIZE = 1 << 21  # 2 MiB: large enough that per-chunk costs vanish, small e
 def line_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
     """Chunks of at most about `size` bytes that never split a line.
 
-    It takes what the stream has (read1), so a slow producer in a pipeline is not waited on.
+    It takes what the stream has (read1) and reads on only while more is ready at once: a pipe
+    hands out 64 KiB at a time, and chunks that small would cost per-chunk work thirty times
+    over, while a slow producer in a pipeline is still not waited on.
     """
     read = getattr(stream, "read1", stream.read)
     partial: list[bytes] = []
@@ -24,6 +29,8 @@ def line_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
         data = read(size)
         if not data:
             break
+        if len(data) < size:
+            data = _read_on(stream, read, data, size)
         cut = data.rfind(b"\n") + 1
         if cut == 0:
             partial.append(data)  # a line longer than the chunk: keep reading
@@ -33,6 +40,33 @@ def line_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
         yield head
     if partial:
         yield b"".join(partial)
+
+
+def _read_on(stream: BinaryIO, read, data: bytes, size: int) -> bytes:
+    """`data` and what else the stream has ready now, up to `size` bytes."""
+    parts, total = [data], len(data)
+    while total < size and _ready(stream):
+        more = read(size - total)
+        if not more:
+            break
+        parts.append(more)
+        total += len(more)
+    return b"".join(parts) if len(parts) > 1 else data
+
+
+def _ready(stream: BinaryIO) -> bool:
+    """Whether reading would return at once: always for files and memory, for pipes and
+    sockets when data is waiting."""
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return True  # no descriptor: in memory, or a decompressor over a file
+    try:
+        if stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return True
+        return bool(select.select([descriptor], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
 
 
 class SeparatorLines:

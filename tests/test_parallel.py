@@ -1,0 +1,62 @@
+"""Worker processes and pipes change nothing in the output: a regular file (workers read their
+chunks by offset), a pipe (chunks go through the pool) and one process all agree."""
+
+import subprocess
+import sys
+
+import pytest
+
+from cleaner import Cleaner
+from cleaner.bench.corpus import Generator
+
+CLEANER = Cleaner()
+
+
+def corpus(size: int) -> bytes:
+    generator, parts, total = Generator(seed=5), [], 0
+    while total < size:
+        lines, _, _ = generator.document()
+        text = ("\n".join(lines) + "\n\n").encode()
+        parts.append(text)
+        total += len(text)
+    return b"".join(parts)
+
+
+@pytest.fixture(scope="module")
+def data() -> bytes:
+    return corpus(3 << 20)
+
+
+@pytest.fixture(scope="module")
+def expected(data) -> bytes:
+    cleaned = CLEANER.clean_bytes(data)
+    assert cleaned != data  # noise was removed: the comparisons below are not vacuous
+    return cleaned
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="workers fork")
+def test_workers_reading_a_file_by_offset_give_the_one_process_output(tmp_path, data, expected):
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"skipped header\n" + data)
+    out = []
+    with open(path, "rb") as stream:
+        stream.readline()  # the workers must start where the stream stands, not at byte 0
+        CLEANER.clean_stream(stream, out.append, chunk_size=256 << 10, workers=2)
+    assert b"".join(out) == expected
+
+
+def test_a_pipe_fed_in_small_writes_gives_the_file_output(tmp_path, data, expected):
+    """Another process writes 10 kB at a time, as a producer in a shell pipeline does."""
+    source = tmp_path / "in.txt"
+    source.write_bytes(data)
+    writer = (
+        "import sys\n"
+        f"data = open({str(source)!r}, 'rb').read()\n"
+        "for start in range(0, len(data), 10_000):\n"
+        "    sys.stdout.buffer.write(data[start : start + 10_000]); sys.stdout.buffer.flush()\n"
+    )
+    producer = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE)
+    out = []
+    CLEANER.clean_stream(producer.stdout, out.append, chunk_size=1 << 20, workers=2)
+    assert producer.wait() == 0
+    assert b"".join(out) == expected
