@@ -4,12 +4,13 @@ All anchors of all selected rules go into one multi-literal scan over the chunk'
 `normalize.scan_view_bytes`): a pyahocorasick automaton or, with `engine="hyperscan"` (pip install
 .[fast]), a Hyperscan literal database; both find every occurrence of the same keys, so the output
 is the same. A `whole_line` label is a key framed by line breaks, so a label such as "Share" costs
-nothing on the many lines where the word appears in prose. Anchors without words (a "©") are found
-by a bytes search for their telling character.
+nothing on the many lines where the word appears in prose. Anchors without words (a "©"), and
+common words made telling by a rare mark ("% off"), are found by their mark in one pass per chunk.
 
 Most rules only act on short lines (`max_len`, `whole_line`), while their anchors are common
-words. A hit passes on to the engine only where the line is short enough for one of its rules:
-the ASCII letters and digits of a raw line are a lower bound on its normalised length.
+words. A hit passes on to the engine only where the line is short enough for one of its rules;
+the view gives a lower bound on each line's normalised length (its ASCII letters and digits plus
+one character between each two words), per chunk, in numpy.
 
 The matcher knows nothing of documents or rule kinds beyond that: it turns a chunk of whole lines
 into the few lines that need a closer look, with the rules (and block ends) that hit there.
