@@ -10,21 +10,14 @@ import io
 import pytest
 
 from cleaner import Cleaner
-from cleaner.bench.corpus import Generator
+from cleaner.bench.corpus import sample
 from cleaner.normalize import normalize, scan_view
 from cleaner.output import TidyWriter
 
 
 @pytest.fixture(scope="module")
 def chunk() -> bytes:
-    generator = Generator(seed=3)
-    parts, size = [], 0
-    while size < 4 << 20:
-        lines, _, _ = generator.document()
-        text = ("\n".join(lines) + "\n\n").encode()
-        parts.append(text)
-        size += len(text)
-    return b"".join(parts)
+    return sample(4 << 20, seed=3)
 
 
 @pytest.fixture(scope="module")

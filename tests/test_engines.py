@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cleaner import Cleaner, CleanerError
-from cleaner.bench.corpus import Generator
+from cleaner.bench.corpus import sample
 
 hyperscan = pytest.importorskip("hyperscan")
 
@@ -15,19 +15,8 @@ DEFAULT = Cleaner()
 FAST = Cleaner(engine="hyperscan")
 
 
-def corpus(size: int) -> bytes:
-    generator, parts, total = Generator(seed=11), [], 0
-    while total < size:
-        lines, _, _ = generator.document()
-        ending = "\r\n" if generator.random.random() < 0.1 else "\n"
-        text = (ending.join(lines) + ending + ending).encode()
-        parts.append(text)
-        total += len(text)
-    return b"".join(parts)
-
-
 def test_same_output_on_a_generated_corpus():
-    data = corpus(3 << 20)
+    data = sample(3 << 20, seed=11)
     expected = DEFAULT.clean_bytes(data)
     assert expected != data  # the corpus has noise: the comparison is not vacuous
     assert FAST.clean_bytes(data) == expected
@@ -47,7 +36,7 @@ def test_same_output_on_any_mix_of_lines(lines, ending):
 
 
 def test_same_output_with_parallel_workers():
-    data = corpus(5 << 20)
+    data = sample(5 << 20, seed=11)
     out = []
     FAST.clean_stream(io.BytesIO(data), out.append, chunk_size=1 << 20, workers=2)
     assert b"".join(out) == DEFAULT.clean_bytes(data)

@@ -7,24 +7,14 @@ import sys
 import pytest
 
 from cleaner import Cleaner
-from cleaner.bench.corpus import Generator
+from cleaner.bench.corpus import sample
 
 CLEANER = Cleaner()
 
 
-def corpus(size: int) -> bytes:
-    generator, parts, total = Generator(seed=5), [], 0
-    while total < size:
-        lines, _, _ = generator.document()
-        text = ("\n".join(lines) + "\n\n").encode()
-        parts.append(text)
-        total += len(text)
-    return b"".join(parts)
-
-
 @pytest.fixture(scope="module")
 def data() -> bytes:
-    return corpus(3 << 20)
+    return sample(3 << 20, seed=5)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ import json
 import random
 import re
 from pathlib import Path
+from typing import Iterator
 
 PEOPLE = ["Maria Okafor", "José Álvarez", "Zoë Hartmann", "Li Wei", "Amara Nwosu", "Jonas Müller",
           "Priya Raman", "Tomasz Nowak", "Élodie Martin", "Kwame Mensah", "Sofia Rossi", "Omar Haddad",
@@ -149,16 +150,35 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match.group(2)])
 
 
-def generate(out: Path, size: int, seed: int = 7) -> None:
+def encoded_documents(seed: int) -> Iterator[tuple[bytes, list[str], list[int], list[int], str]]:
+    """Documents as the corpus holds them (blank-line-terminated, 10% with CRLF): the bytes, the
+    lines, the noise and glued line numbers, and the line ending."""
     generator = Generator(seed)
+    while True:
+        lines, noise, glued = generator.document()
+        ending = "\r\n" if generator.random.random() < 0.1 else "\n"
+        yield (ending.join(lines) + ending + ending).encode("utf-8"), lines, noise, glued, ending
+
+
+def sample(size: int, seed: int = 7) -> bytes:
+    """At least `size` bytes of corpus, in memory: for tests and hot-path benchmarks."""
+    parts, total = [], 0
+    for data, *_ in encoded_documents(seed):
+        if total >= size:
+            break
+        parts.append(data)
+        total += len(data)
+    return b"".join(parts)
+
+
+def generate(out: Path, size: int, seed: int = 7) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     written = 0
     line_number = 1
+    documents = encoded_documents(seed)
     with open(out, "wb") as corpus, open(str(out) + ".labels.jsonl", "w", encoding="utf-8") as labels:
         while written < size:
-            lines, noise, glued = generator.document()
-            ending = "\r\n" if generator.random.random() < 0.1 else "\n"
-            data = (ending.join(lines) + ending + ending).encode("utf-8")
+            data, lines, noise, glued, ending = next(documents)
             corpus.write(data)
             labels.write(json.dumps({"first_line": line_number, "lines": len(lines), "noise": noise,
                                      "glued": glued, "crlf": ending == "\r\n"}) + "\n")
