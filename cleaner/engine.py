@@ -104,7 +104,7 @@ class Engine:
 
         `first_line` is the document line number (from 0) of the buffer's first line, `head_kept`
         the kept non-blank lines before it; `at_end` says the buffer runs to the end of the document.
-        `candidates` are the matcher's hits in buf when the caller scanned a larger chunk already.
+        `candidates` are `candidates(buf)` when the caller found them for a larger chunk already.
         """
         if candidates is None:
             candidates = self.candidates(buf)
