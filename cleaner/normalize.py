@@ -73,7 +73,7 @@ def _plain(match: re.Match) -> str:
 normalize_line = normalize
 
 
-_NON_SPACE = re.compile(r"\S+")
+_WHITESPACE_TO_SPACE = {p: " " for p in range(0x3001) if chr(p).isspace()}
 _DROPS = re.compile("[" + DROPPED + "]")
 
 
@@ -88,18 +88,27 @@ def origin_map(line: str, norm: str) -> list[int]:
         parts = [_fold(char) for char in line]
         folded = "".join(parts)
         owner = [index for index, part in enumerate(parts) for _ in part]
-    origin: list[int] = []
-    previous_end = 0
-    for word in _NON_SPACE.finditer(folded):
-        if origin:
-            origin.append(previous_end)  # the first space after the word before
-        origin.extend(range(word.start(), word.end()))
-        previous_end = word.end()
+    origin = _kept_positions(folded)
     if owner is not None:
         origin = [owner[i] for i in origin]
     if len(origin) != len(norm):  # a case mapping that depends on context: keep what lines up
         origin = (origin + [len(line)] * len(norm))[: len(norm)]
     return origin
+
+
+def _kept_positions(text: str) -> list[int]:
+    """The positions of `text` that " ".join(text.split()) keeps: every non-space character
+    and the first space of each run between two of them."""
+    spaced = text.translate(_WHITESPACE_TO_SPACE).encode("utf-32-le", "surrogatepass")
+    space = np.frombuffer(spaced, np.uint32) == 32
+    solid = np.flatnonzero(~space)
+    if not len(solid):
+        return []
+    keep = ~space
+    keep[1:] |= space[1:] & ~space[:-1]  # the first space of a run
+    keep[: solid[0]] = False  # spaces before the first character
+    keep[solid[-1] + 1 :] = False  # and after the last
+    return np.flatnonzero(keep).tolist()
 
 
 @functools.lru_cache(maxsize=4096)

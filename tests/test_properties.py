@@ -250,3 +250,19 @@ def test_scan_finds_every_line_the_rules_would_match(before, anchor, after, brok
         norm = normalize(line.decode("utf-8", "surrogateescape").removesuffix("\r"))
         if rule.find(norm, len(line.removesuffix(b"\r"))):
             assert index in hit_lines, (line, anchor, shape)
+
+
+@SETTINGS
+@given(st.text(alphabet="ab C\t\x1c .,\u00a0\u200b\u2019\u2014ßé\xad\u3000\u201c\x85\u2028", max_size=40))
+def test_origin_map_points_each_normalised_character_at_its_source(line):
+    """Span cuts are found in the normalised line and made in the original one: each normalised
+    character must come from the character the map points at, in order."""
+    from cleaner.normalize import _fold, normalize, origin_map
+
+    norm = normalize(line)
+    origin = origin_map(line, norm)
+    assert len(origin) == len(norm)
+    assert all(a <= b for a, b in zip(origin, origin[1:]))
+    for char, source in zip(norm, origin):
+        folded = _fold(line[source])
+        assert char in folded or (char == " " and folded.isspace())
