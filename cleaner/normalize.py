@@ -208,7 +208,7 @@ def scan_keys(anchor: str, whole_line: bool = False, at: str = "") -> set[str]:
     """The automaton keys for a normalised anchor: its words framed by spaces, and by the line's
     break on the side where it must open or close the line (`at`; both for a `whole_line` label). The scan lower-cases ASCII and Latin-1 letters; for other
     letters the keys spell out their case variants (every mix for up to four such letters).
-    An anchor without words (a symbol such as "©") has no key: see `symbol_literals`."""
+    An anchor without words (a symbol such as "©") has no key: the scan finds its `telling_mark`."""
     core = view_words(anchor)
     if not core:
         return set()

@@ -212,11 +212,6 @@ def _on_edges(line: str, begin: int, end: int) -> bool:
     return left_ok and right_ok
 
 
-def anchor_spans(line: str, anchors: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Occurrences of the anchors in a normalised line, on word edges."""
-    return PhraseFinder(anchors).spans(line)
-
-
 # --- loading ------------------------------------------------------------------------------
 
 
