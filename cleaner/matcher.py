@@ -204,12 +204,13 @@ class Matcher:
         if not chunk:
             return []
         view = scan_view_bytes(chunk)
+        view_breaks = np.flatnonzero(np.frombuffer(view, np.uint8) == 10)  # one more than the chunk has
         marks = Marks(chunk, self.not_marks)
-        lines, key_ids = self._hits(view, marks)
+        lines, key_ids = self._hits(view, view_breaks, marks)
         if not len(lines):
             return []
         table = self.refs
-        lengths = shortest_lengths(view)
+        lengths = shortest_lengths(view, view_breaks)
         # Drop the hits no rule of the key can use on a line that long, then spell out the rest
         # as one row per (hit, ref).
         kept = table.key_limit[key_ids] >= lengths[lines]
@@ -226,7 +227,7 @@ class Matcher:
         chosen = usable & (fits | opened[lines])
         return table.candidates(lines[chosen], refs[chosen], starts, ends)
 
-    def _hits(self, view: bytes, marks: Marks) -> tuple[np.ndarray, np.ndarray]:
+    def _hits(self, view: bytes, view_breaks: np.ndarray, marks: Marks) -> tuple[np.ndarray, np.ndarray]:
         """Line (in the chunk) and key of every hit."""
         if self.automaton is not None:
             found = np.fromiter(chain.from_iterable(self.automaton.iter(view.decode("latin-1"))), np.int64)
@@ -238,8 +239,7 @@ class Matcher:
             last, key_ids = found[0::2], found[1::2]
         else:
             last = key_ids = np.zeros(0, np.int64)
-        breaks = np.flatnonzero(np.frombuffer(view, np.uint8) == 10)
-        lines = np.searchsorted(breaks, last) - 1  # the view opens with a line break of its own
+        lines = np.searchsorted(view_breaks, last) - 1  # the view opens with a line break of its own
         if self.literal_ids:
             symbol_lines, symbol_ids = self._symbol_hits(marks)
             lines, key_ids = np.concatenate([lines, symbol_lines]), np.concatenate([key_ids, symbol_ids])
@@ -280,12 +280,11 @@ class Marks:
         return np.searchsorted(self._breaks, at)
 
 
-def shortest_lengths(view: bytes) -> np.ndarray:
+def shortest_lengths(view: bytes, breaks: np.ndarray) -> np.ndarray:
     """For each line, a lower bound on the length of its normalised form: its ASCII letters and
     digits plus one character between each two of its words (a space or a mark). In the view a
     line is ` word word ` between line breaks: that is its length less its non-ASCII bytes and
-    the two framing spaces."""
-    breaks = np.flatnonzero(np.frombuffer(view, np.uint8) == 10)
+    the two framing spaces. `breaks` are the view's line breaks."""
     lengths = np.diff(breaks) - 1
     if not view.isascii():
         lengths -= _per_line(view.translate(None, _ASCII_BUT_BREAK))[1:-1]
