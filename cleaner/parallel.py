@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
-import stat
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
@@ -22,6 +21,7 @@ from typing import BinaryIO, Iterable, Iterator
 
 from .engine import Engine
 from .matcher import Candidate
+from .reader import is_regular_file
 
 IN_FLIGHT_PER_WORKER = 2
 _worker_engine: Engine | None = None
@@ -70,12 +70,9 @@ def scanned_chunks(
 
 def _plain_file(stream: BinaryIO | None) -> int | None:
     """The descriptor of a stream that reads a regular file as it is (not decompressed)."""
-    if not isinstance(stream, io.BufferedReader) or not isinstance(stream.raw, io.FileIO):
+    if not isinstance(stream, io.BufferedReader) or not isinstance(stream.raw, io.FileIO) or stream.closed:
         return None
-    try:
-        return stream.fileno() if stat.S_ISREG(os.fstat(stream.fileno()).st_mode) else None
-    except (OSError, ValueError):
-        return None
+    return stream.fileno() if is_regular_file(stream.fileno()) else None
 
 
 def _chain(head: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:

@@ -62,10 +62,16 @@ def _ready(stream: BinaryIO) -> bool:
     except (OSError, ValueError, AttributeError):
         return True  # no descriptor: in memory, or a decompressor over a file
     try:
-        if stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return True
-        return bool(select.select([descriptor], [], [], 0)[0])
+        return is_regular_file(descriptor) or bool(select.select([descriptor], [], [], 0)[0])
     except (OSError, ValueError):
+        return False
+
+
+def is_regular_file(descriptor: int) -> bool:
+    """A file on disk, as opposed to a pipe, socket or terminal."""
+    try:
+        return stat.S_ISREG(os.fstat(descriptor).st_mode)
+    except OSError:
         return False
 
 
