@@ -42,7 +42,7 @@ class _Line:
         self.candidate = candidate
         raw = buf[candidate.start : candidate.end]
         self.text = raw.decode("utf-8", "surrogateescape").removesuffix("\r")
-        self.norm = candidate.norm if candidate.norm is not None else normalize(self.text)
+        self.norm = candidate.norm  # set when the candidate was confirmed (Engine.candidates)
         self._origin: list[int] | None = None
 
     def original(self, position: int, end: bool = False) -> int:
