@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import io
-from bisect import bisect_left
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterable
 
-from .engine import DocumentCleaner, Engine, candidates_in
+from .engine import DocumentCleaner, Engine, shifted
+from .matcher import Candidate
 from .parallel import scanned_chunks
 from .output import TidyWriter, Write
-from .reader import CHUNK_SIZE, SeparatorLines, document_pieces, line_chunks
+from .reader import CHUNK_SIZE, SeparatorLines, line_chunks
 from .report import Report
 from .rules import Rule, load_library, select_rules
 
@@ -56,40 +56,13 @@ class Cleaner:
         With `workers` > 1, worker processes scan the chunks of a large input (the bulk of the
         work) while this process decides and writes, in order.
         """
-        out = TidyWriter(write)
-        count = 1
-
-        def document() -> DocumentCleaner:
-            label = f"{name}#{count}" if separator is not None else name
-            record = (lambda removal, removed: report.record(label, removal, removed)) if report else None
-            return DocumentCleaner(self.engine, out, record)
-
-        current = document()
+        documents = _Documents(self.engine, TidyWriter(write), write, name, separator is not None, report)
         for chunk, candidates in scanned_chunks(self.engine, line_chunks(stream, chunk_size), workers, stream):
             if separator is None:
-                current.feed(chunk, candidates)
-                continue
-            hits = [c.start for c in candidates]
-            pieces = list(document_pieces(chunk, separator))
-            line = index = 0  # the chunk line where the piece starts, and the piece
-            while index < len(pieces):
-                start, end, is_separator = pieces[index]
-                if is_separator:
-                    # Whole documents without a hit go out as they are, with their separators.
-                    last = _quiet_stretch(pieces, index, hits)
-                    current.close()
-                    end = pieces[last][1]
-                    write(chunk[start:end])
-                    count += sum(1 for piece in pieces[index : last + 1] if piece[2])
-                    current = document()
-                    index = last
-                elif (start, end) == (0, len(chunk)):
-                    current.feed(chunk, candidates)
-                else:
-                    current.feed(chunk[start:end], candidates_in(candidates, start, end, line))
-                line += chunk.count(b"\n", start, end)
-                index += 1
-        current.close()
+                documents.current.feed(chunk, candidates)
+            else:
+                documents.split(chunk, candidates, separator.spans(chunk))
+        documents.current.close()
 
     def clean_bytes(self, data: bytes, **options) -> bytes:
         parts: list[bytes] = []
@@ -101,14 +74,55 @@ class Cleaner:
         return self.clean_bytes(data, **options).decode("utf-8", "surrogateescape")
 
 
-def _quiet_stretch(pieces: list[tuple[int, int, bool]], first: int, hits: list[int]) -> int:
-    """The last separator at or after pieces[first] (a separator) up to which no piece holds a
-    hit: the documents in between are complete and need no decision."""
-    last = first
-    for index in range(first + 1, len(pieces)):
-        start, end, is_separator = pieces[index]
-        if is_separator:
-            last = index
-        elif bisect_left(hits, start) != bisect_left(hits, end):
-            break
-    return last
+class _Documents:
+    """Splits chunks into documents at separator lines and feeds each to its DocumentCleaner.
+
+    Most of a corpus's documents are only passed through, so the work is per document with a
+    hit: a run of whole documents without one goes out, separators and all, as one slice.
+    """
+
+    def __init__(self, engine: Engine, out: TidyWriter, write: Write, name: str, numbered: bool, report: Report | None):
+        self.engine, self.out, self.write = engine, out, write
+        self.name, self.numbered, self.report = name, numbered, report
+        self.count = 1  # the current document's number, for the report
+        self.current = self._document()
+        self.fresh = True  # nothing of the current document was fed yet
+
+    def _document(self) -> DocumentCleaner:
+        label = f"{self.name}#{self.count}" if self.numbered else self.name
+        record = (lambda removal, removed: self.report.record(label, removal, removed)) if self.report else None
+        return DocumentCleaner(self.engine, self.out, record)
+
+    def split(self, chunk: bytes, candidates: list[Candidate], separators: Iterable[tuple[int, int]]) -> None:
+        position = 0  # where the current document's text starts in the chunk
+        quiet = 0  # start of the pending run of passed-through documents
+        hit = 0  # the first candidate at or after `position`
+        counted = line = 0  # chunk.count(b"\n", 0, counted) == line
+        for start, end in separators:
+            first = hit
+            while hit < len(candidates) and candidates[hit].start < start:
+                hit += 1
+            if self.fresh and first == hit:
+                self.count += 1  # a whole document without a hit: it joins the quiet run
+                position = end
+                continue
+            if quiet < position:
+                self.write(chunk[quiet:position])
+            line += chunk.count(b"\n", counted, position)
+            counted = position
+            self._feed(chunk[position:start], candidates[first:hit], position, line)
+            self.current.close()
+            self.write(chunk[start:end])
+            self.count += 1
+            self.current, self.fresh = self._document(), True
+            position = quiet = end
+        if quiet < position:
+            self.write(chunk[quiet:position])
+        if position < len(chunk):
+            line += chunk.count(b"\n", counted, position)
+            self._feed(chunk[position:], candidates[hit:], position, line)
+
+    def _feed(self, piece: bytes, candidates: list[Candidate], offset: int, line: int) -> None:
+        if piece or candidates:
+            self.current.feed(piece, shifted(candidates, -offset, -line))
+            self.fresh = False
