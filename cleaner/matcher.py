@@ -93,6 +93,8 @@ class RefTable:
         self.is_end = np.array([r.is_end for r in flat], bool)
         self.limit = np.array([r.limit for r in flat], np.int64)
         self.cuts = np.array([r.cuts for r in flat], bool)
+        self.rule_count = int(self.rule.max(initial=-1)) + 1
+        self.ref_code = self.rule + self.rule_count * self.is_end  # end phrases after all rules
         # What a weak key's ref needs: one of a few raw characters, checked per line at once.
         self.need_sets = sorted({r.needs for r in flat if r.needs})
         need_ids = {needs: i for i, needs in enumerate(self.need_sets)}
@@ -130,22 +132,20 @@ class RefTable:
         """One candidate per line, with its rules and block ends."""
         if not len(lines):
             return []
-        order = np.lexsort((refs, lines))
-        lines, rules, is_end = lines[order], self.rule[refs[order]], self.is_end[refs[order]]
-        breaks = np.flatnonzero(np.diff(lines)) + 1
-        found = []
-        for first, last in zip([0, *breaks.tolist()], [*breaks.tolist(), len(lines)]):
-            line = int(lines[first])
-            line_rules, line_ends = rules[first:last].tolist(), is_end[first:last].tolist()
-            found.append(
-                Candidate(
-                    line,
-                    int(starts[line]),
-                    int(ends[line]),
-                    tuple(sorted({r for r, e in zip(line_rules, line_ends) if not e})),
-                    frozenset(r for r, e in zip(line_rules, line_ends) if e),
-                )
+        # One number per (line, is_end, rule): np.unique orders them so and drops repeats.
+        lines, code = np.divmod(np.unique(lines * 2 * self.rule_count + self.ref_code[refs]), 2 * self.rule_count)
+        is_end = code >= self.rule_count
+        rules = (code % self.rule_count).tolist()
+        first = np.flatnonzero(np.diff(lines, prepend=-1))
+        split = first + np.add.reduceat((~is_end).astype(np.int64), first)  # where a line's block ends begin
+        last = [*first[1:].tolist(), len(rules)]
+        lines = lines[first]
+        found = [
+            Candidate(line, start, end, tuple(rules[a:b]), frozenset(rules[b:c]))
+            for line, start, end, a, b, c in zip(
+                lines.tolist(), starts[lines].tolist(), ends[lines].tolist(), first.tolist(), split.tolist(), last
             )
+        ]
         return found
 
 
