@@ -59,10 +59,10 @@ class Cleaner:
         documents = _Documents(self.engine, TidyWriter(write), write, name, separator is not None, report)
         for chunk, candidates in scanned_chunks(self.engine, line_chunks(stream, chunk_size), workers, stream):
             if separator is None:
-                documents.current.feed(chunk, candidates)
+                documents.feed(chunk, candidates, 0, 0)
             else:
                 documents.split(chunk, candidates, separator.spans(chunk))
-        documents.current.close()
+        documents.finish()
 
     def clean_bytes(self, data: bytes, **options) -> bytes:
         parts: list[bytes] = []
@@ -85,8 +85,8 @@ class _Documents:
         self.engine, self.out, self.write = engine, out, write
         self.name, self.numbered, self.report = name, numbered, report
         self.count = 1  # the current document's number, for the report
-        self.current = self._document()
-        self.fresh = True  # nothing of the current document was fed yet
+        self.current: DocumentCleaner | None = None  # made when document `count` is first fed
+        self.fresh = True  # nothing of document `count` was fed yet
 
     def _document(self) -> DocumentCleaner:
         label = f"{self.name}#{self.count}" if self.numbered else self.name
@@ -110,19 +110,26 @@ class _Documents:
                 self.write(chunk[quiet:position])
             line += chunk.count(b"\n", counted, position)
             counted = position
-            self._feed(chunk[position:start], candidates[first:hit], position, line)
+            self.feed(chunk[position:start], candidates[first:hit], position, line)
             self.current.close()
             self.write(chunk[start:end])
             self.count += 1
-            self.current, self.fresh = self._document(), True
+            self.fresh = True
             position = quiet = end
         if quiet < position:
             self.write(chunk[quiet:position])
         if position < len(chunk):
             line += chunk.count(b"\n", counted, position)
-            self._feed(chunk[position:], candidates[hit:], position, line)
+            self.feed(chunk[position:], candidates[hit:], position, line)
 
-    def _feed(self, piece: bytes, candidates: list[Candidate], offset: int, line: int) -> None:
+    def feed(self, piece: bytes, candidates: list[Candidate], offset: int, line: int) -> None:
+        """Feed the current document a piece that starts at `offset` and line `line` of the
+        chunk the candidates were found in."""
         if piece or candidates:
+            if self.fresh:  # made now, so that it reports under its own number
+                self.current, self.fresh = self._document(), False
             self.current.feed(piece, shifted(candidates, -offset, -line))
-            self.fresh = False
+
+    def finish(self) -> None:
+        if not self.fresh:
+            self.current.close()

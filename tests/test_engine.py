@@ -197,6 +197,24 @@ def test_report_records_each_removal(make_cleaner):
     assert dict(report.counts) == {"ADV001": 1, "COM001": 1}
 
 
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 1 << 21])
+def test_audit_names_each_removal_by_its_document_number(make_cleaner, chunk_size):
+    # Documents without a hit are passed through in one piece; they must still be counted.
+    import io
+    import json
+
+    from cleaner.reader import separator_pattern
+
+    audit = io.StringIO()
+    text = "A.\n\f\nB.\n\f\nC.\nAdvertisement\n\f\nD.\n\f\n\f\nE.\nAdvertisement\n"
+    out = make_cleaner(LINE).clean_text(
+        text, separator=separator_pattern("\\f"), report=Report(audit), chunk_size=chunk_size, name="dump"
+    )
+    assert out == text.replace("Advertisement\n", "")
+    documents = [json.loads(line)["document"] for line in audit.getvalue().splitlines()]
+    assert documents == ["dump#3", "dump#6"]
+
 LIST = """
 [[rule]]
 code = "REL002"
