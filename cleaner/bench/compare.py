@@ -3,8 +3,10 @@
     python benchmarks/compare.py --size 200MB          (or: cleaner bench --size 200MB)
 
 Method: one generated corpus (cleaner/bench/corpus.py); every command reads it from disk and
-writes a real file (not /dev/null, where grep may stop early); each runs --runs times (default
-3) and the median wall-clock time gives MB/s. The peers get the library's literal anchors:
+writes a real file (not /dev/null, where grep may stop early). The commands run in --runs
+rounds (default 3), each round running every command once in turn, so that a noisy stretch of
+a shared machine falls on all of them rather than on one; the median wall-clock time of the
+rounds gives MB/s, and the slowest and fastest round are printed beside it. The peers get the library's literal anchors:
 GNU grep and ripgrep as `-v -F -i -f ANCHORS` (grep in a UTF-8 and in the C locale), and the
 Python `re` alternation cleaner people write today. `cat` is the floor. A peer that is not
 installed is skipped and said so. The `re` cleaner runs at about 0.1 MB/s (it tries thousands
@@ -61,17 +63,25 @@ def peers(corpus: Path, anchors: Path, workers: int, sample: Path) -> tuple[list
     return present, [c.name for c in missing]
 
 
-def time_command(command: Command, output: Path, runs: int) -> float:
+def time_rounds(commands: list[Command], output: Path, runs: int) -> dict[str, list[float]]:
+    """Seconds per run of each command, timed in rounds; a slow command runs in the first only."""
+    times: dict[str, list[float]] = {command.name: [] for command in commands}
+    for round_number in range(runs):
+        for command in commands:
+            if not (command.slow and round_number):
+                times[command.name].append(time_command(command, output))
+    return times
+
+
+def time_command(command: Command, output: Path) -> float:
     env = dict(os.environ, **(command.env or {}))
-    times = []
-    for _ in range(runs):
-        with open(output, "wb") as sink:
-            start = time.perf_counter()
-            result = subprocess.run(command.argv, stdout=sink, stderr=subprocess.PIPE, env=env)
-            times.append(time.perf_counter() - start)
-        if result.returncode not in (0, 1):  # grep exits 1 when it selects no line
-            raise SystemExit(f"{command.name} failed: {result.stderr.decode(errors='replace').strip()}")
-    return statistics.median(times)
+    with open(output, "wb") as sink:
+        start = time.perf_counter()
+        result = subprocess.run(command.argv, stdout=sink, stderr=subprocess.PIPE, env=env)
+        seconds = time.perf_counter() - start
+    if result.returncode not in (0, 1):  # grep exits 1 when it selects no line
+        raise SystemExit(f"{command.name} failed: {result.stderr.decode(errors='replace').strip()}")
+    return seconds
 
 
 def score(corpus: Path, data: Path) -> dict:
@@ -147,20 +157,19 @@ def main(argv: list[str] | None = None) -> None:
     sample = args.data / "sample.txt"
     sample_size = write_sample(corpus, sample, args.slow_sample)
     commands, missing = peers(corpus, anchors, args.workers, sample)
-    results = {}
-    for command in commands:
-        seconds = time_command(command, args.data / "out.txt", 1 if command.slow else args.runs)
-        results[command.name] = (sample_size if command.slow else size) / seconds / 1e6
-        print(f"  {command.name}: {results[command.name]:.2f} MB/s", file=sys.stderr)
-    reference = results["cleaner, 1 worker"]
-    print(f"corpus: {size / 1e6:.0f} MB, {len(phrases)} anchors, median of {args.runs} runs, "
-          f"{os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print("| command | MB/s | vs cleaner (1 worker) |")
-    print("|---|---:|---:|")
     slow = {c.name for c in commands if c.slow}
+    rates = {name: [(sample_size if name in slow else size) / t / 1e6 for t in times]
+             for name, times in time_rounds(commands, args.data / "out.txt", args.runs).items()}
+    results = {name: statistics.median(rate) for name, rate in rates.items()}
+    reference = results["cleaner, 1 worker"]
+    print(f"corpus: {size / 1e6:.0f} MB, {len(phrases)} anchors, median of {args.runs} rounds, "
+          f"{os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print("| command | MB/s | slowest-fastest round | vs cleaner (1 worker) |")
+    print("|---|---:|---:|---:|")
     for name, speed in results.items():
-        note = f" (first {sample_size / 1e6:.0f} MB, 1 run)" if name in slow else ""
-        print(f"| {name}{note} | {speed:.2f} | {speed / reference:.3f}x |")
+        note = f" (first {sample_size / 1e6:.1f} MB, 1 run)" if name in slow else ""
+        spread = f"{min(rates[name]):.2f}-{max(rates[name]):.2f}"
+        print(f"| {name}{note} | {speed:.2f} | {spread} | {speed / reference:.3f}x |")
     for name in missing:
         print(f"| {name} | not installed: skipped | |")
     quality = score(corpus, args.data)
@@ -170,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     if rss is not None:
         print(f"peak RSS, cleaner 1 worker: {rss:.0f} MB")
     if args.json:
-        args.json.write_text(json.dumps({"mb_per_s": results, "missing": missing, "quality": quality,
+        args.json.write_text(json.dumps({"mb_per_s": results, "rounds_mb_per_s": rates, "missing": missing, "quality": quality,
                                          "peak_rss_mb": rss, "size": size}, indent=1))
 
 
