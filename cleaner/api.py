@@ -81,7 +81,9 @@ class _Documents:
     hit: a run of whole documents without one goes out, separators and all, as one slice.
     """
 
-    def __init__(self, engine: Engine, out: TidyWriter, write: Write, name: str, numbered: bool, report: Report | None):
+    def __init__(
+        self, engine: Engine, out: TidyWriter, write: Write, name: str, numbered: bool, report: Report | None
+    ):
         self.engine, self.out, self.write = engine, out, write
         self.name, self.numbered, self.report = name, numbered, report
         self.count = 1  # the current document's number, for the report

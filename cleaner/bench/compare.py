@@ -6,13 +6,15 @@ Method: one generated corpus (cleaner/bench/corpus.py); every command reads it f
 writes a real file (not /dev/null, where grep may stop early). The commands run in --runs
 rounds (default 3), each round running every command once in turn, so that a noisy stretch of
 a shared machine falls on all of them rather than on one; the median wall-clock time of the
-rounds gives MB/s, and the slowest and fastest round are printed beside it. The peers get the library's literal anchors:
-GNU grep and ripgrep as `-v -F -i -f ANCHORS` (grep in a UTF-8 and in the C locale), and the
-Python `re` alternation cleaner people write today. `cat` is the floor. A peer that is not
-installed is skipped and said so. The `re` cleaner runs at about 0.1 MB/s (it tries thousands
-of alternatives at every position), so it gets the corpus's first --slow-sample bytes (cut at a
-line break) and one run; its throughput does not depend on the input's size. Then one more, untimed, cleaner run with --explain scores the
-removals against what the generator injected, and /usr/bin/time -v (when present) gives
+rounds gives MB/s, and the slowest and fastest round are printed beside it.
+
+The peers get the library's literal anchors: GNU grep and ripgrep as `-v -F -i -f ANCHORS`
+(grep in a UTF-8 and in the C locale), and the Python `re` alternation cleaner people write
+today. `cat` is the floor. A peer that is not installed is skipped and said so. The `re`
+cleaner runs at about 0.1 MB/s (it tries thousands of alternatives at every position), so it
+gets the corpus's first --slow-sample bytes (cut at a line break) and one run; its throughput
+does not depend on the input's size. Then one more, untimed, cleaner run with --explain scores
+the removals against what the generator injected, and /usr/bin/time -v (when present) gives
 cleaner's peak RSS.
 """
 
@@ -179,8 +181,8 @@ def main(argv: list[str] | None = None) -> None:
     if rss is not None:
         print(f"peak RSS, cleaner 1 worker: {rss:.0f} MB")
     if args.json:
-        args.json.write_text(json.dumps({"mb_per_s": results, "rounds_mb_per_s": rates, "missing": missing, "quality": quality,
-                                         "peak_rss_mb": rss, "size": size}, indent=1))
+        args.json.write_text(json.dumps({"mb_per_s": results, "rounds_mb_per_s": rates, "missing": missing,
+                                         "quality": quality, "peak_rss_mb": rss, "size": size}, indent=1))
 
 
 if __name__ == "__main__":
