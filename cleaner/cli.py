@@ -31,6 +31,7 @@ from .check import check_rules, format_failures
 from .docs import describe, reference_markdown
 from .errors import CleanerError
 from .formats import FORMATS, CorruptInput, detect, make_format, open_input
+from .parallel import WorkerDied
 from .reader import CHUNK_SIZE, separator_pattern
 from .report import Report
 from .rules import Rule, load_library, load_rules, select_rules, shipped_files
@@ -203,6 +204,8 @@ def _clean_files(cleaner, files, separator, explain, chunk_size, input_format=No
             except RecordError as error:
                 print(f"cleaner: {label}:{error.line}: {error.message}", file=sys.stderr)
                 status = 1
+            except WorkerDied as error:  # what was written of this input is cut short: stop here
+                raise CleanerError(f"{label}: {error.message}") from None
             except CorruptInput as error:
                 print(f"cleaner: {name}: {error}", file=sys.stderr)
                 status = 1

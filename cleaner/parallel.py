@@ -15,11 +15,13 @@ import io
 import multiprocessing
 import os
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from typing import BinaryIO, Iterable, Iterator
 
 from .engine import Engine
+from .errors import CleanerError
 from .matcher import Candidate
 from .reader import is_regular_file
 
@@ -62,10 +64,22 @@ def scanned_chunks(
             offset += len(chunk)
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 chunk, future = pending.popleft()
-                yield chunk, future.result()
+                yield chunk, _result(future)
         while pending:
             chunk, future = pending.popleft()
-            yield chunk, future.result()
+            yield chunk, _result(future)
+
+
+class WorkerDied(CleanerError):
+    """A worker process ended without an answer: killed by a signal, or out of memory."""
+
+
+def _result(future: Future) -> list[Candidate]:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        message = "a worker process died unexpectedly (killed, or out of memory?); the output is incomplete"
+        raise WorkerDied(message) from None
 
 
 def _plain_file(stream: BinaryIO | None) -> int | None:

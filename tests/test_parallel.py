@@ -50,3 +50,22 @@ def test_a_pipe_fed_in_small_writes_gives_the_file_output(tmp_path, data, expect
     CLEANER.clean_stream(producer.stdout, out.append, chunk_size=1 << 20, workers=2)
     assert producer.wait() == 0
     assert b"".join(out) == expected
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="workers fork")
+def test_a_worker_that_dies_gives_a_one_line_error_naming_the_input(tmp_path, data):
+    """A worker killed mid-run (the OOM killer, a signal) must not end in a traceback."""
+    path = tmp_path / "in.txt"
+    path.write_bytes(data)
+    driver = (
+        "import os, sys\n"
+        "from cleaner import engine, cli\n"
+        "engine.Engine.candidates = lambda self, chunk: os._exit(9)  # each worker dies at its first chunk\n"
+        f"sys.argv = ['cleaner', 'clean', '--workers', '2', '--chunk-size', '262144', {str(path)!r}]\n"
+        "cli.main()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert run.stderr.splitlines() == [
+        f"cleaner: {path}: a worker process died unexpectedly (killed, or out of memory?); the output is incomplete"
+    ]
