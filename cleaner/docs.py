@@ -8,7 +8,7 @@ from collections import Counter
 
 from .rules import Rule
 
-GUARDS = ("max_len", "whole_line", "at", "where", "window", "max_lines", "item_max_len")
+GUARDS = ("max_len", "whole_line", "at", "joined", "where", "window", "max_lines", "item_max_len")
 
 
 def guards(rule: Rule) -> list[str]:

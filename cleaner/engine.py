@@ -86,8 +86,9 @@ class Engine:
         known = self._confirmed.get(key)
         if known is not None:
             return known
-        norm = normalize(raw.decode("utf-8", "surrogateescape").removesuffix("\r"))
-        found = tuple((p, tuple(spans)) for p in starts if (spans := self.rules[p].find(norm, len(raw))))
+        text = raw.decode("utf-8", "surrogateescape").removesuffix("\r")
+        norm = normalize(text)
+        found = tuple((p, tuple(spans)) for p in starts if (spans := self.rules[p].find(norm, len(raw), text)))
         kept = tuple(p for p, _ in found)
         if any(self.rules[p].kind == "span" for p in kept):
             kept = starts  # what a cut leaves is checked against the line's other rules

@@ -161,7 +161,9 @@ class Matcher:
             for phrase, is_end in chain(((a, False) for a in anchors), ((e, True) for e in rule.end)):
                 limit = UNBOUNDED if is_end else length_limit(rule)
                 cuts = rule.kind == "span" and not is_end
-                found = scan_keys(phrase, exact_label(rule) and not is_end, rule.at if not is_end else "")
+                found = scan_keys(
+                    phrase, exact_label(rule) and not is_end, rule.at if not is_end else "", rule.joined and not is_end
+                )
                 weak = bool(found) and weak_key(phrase)
                 mark = telling_mark(phrase) if weak or not found else None
                 if found and not (weak and mark not in COMMON_MARKS):

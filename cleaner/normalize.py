@@ -204,15 +204,17 @@ def view_words(anchor: str) -> str:
     return " ".join(word for word in anchor.translate(_NOT_WORD_TO_SPACE).split(" ") if word)
 
 
-def scan_keys(anchor: str, whole_line: bool = False, at: str = "") -> set[str]:
+def scan_keys(anchor: str, whole_line: bool = False, at: str = "", joined: bool = False) -> set[str]:
     """The automaton keys for a normalised anchor: its words framed by spaces, and by the line's
-    break on the side where it must open or close the line (`at`; both for a `whole_line` label). The scan lower-cases ASCII and Latin-1 letters; for other
-    letters the keys spell out their case variants (every mix for up to four such letters).
+    break on the side where it must open or close the line (`at`; both for a `whole_line` label).
+    A `joined` anchor runs on into the next word, so its key has no space after it. The scan
+    lower-cases ASCII and Latin-1 letters; for other letters the keys spell out their case
+    variants (every mix for up to four such letters).
     An anchor without words (a symbol such as "©") has no key: the scan finds its `telling_mark`."""
     core = view_words(anchor)
     if not core:
         return set()
-    key = f" {core} "
+    key = f" {core}" if joined else f" {core} "
     if whole_line or at == "start":
         key = "\n" + key
     if whole_line or at == "end":

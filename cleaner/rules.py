@@ -17,7 +17,7 @@ import regex
 import rtoml
 
 from .errors import CleanerError
-from .normalize import is_word, normalize, trim
+from .normalize import is_word, normalize, origin_map, trim
 
 KINDS = ("line", "span", "block", "tail", "list")
 LOOKAHEAD_KINDS = ("block", "tail", "list")
@@ -43,6 +43,7 @@ KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "where": ((str,), "a string"),
     "window": ((int,), "a positive integer"),
     "at": ((str,), "a string"),
+    "joined": ((bool,), "true or false"),
     "item_max_len": ((int,), "a positive integer"),
     "lang": ((str,), "a two-letter language code"),
     "default": ((bool,), "true or false"),
@@ -78,6 +79,7 @@ class Rule:
     where: str = "anywhere"
     window: int = 0
     at: str = ""  # "start" / "end": an anchor must open / close the line (marks and spaces aside)
+    joined: bool = False  # span rules: the anchor counts only where it runs into a capitalised word
     item_max_len: int = 100  # list rules: the longest line that still counts as a headline
     lang: str = "en"
     default: bool = True  # on without --lang / --select naming it
@@ -87,13 +89,16 @@ class Rule:
     end_finder: PhraseFinder | None = None
     raw: dict = field(default_factory=dict, repr=False)  # the table as written, for display
 
-    def find(self, line: str, raw_length: int = 0) -> list[tuple[int, int]]:
+    def find(self, line: str, raw_length: int = 0, text: str | None = None) -> list[tuple[int, int]]:
         """Spans of a normalised line selected by this rule's text conditions ([] = no hit).
 
-        `raw_length` is the line's length in bytes, which bounds `whole_line` labels.
+        `raw_length` is the line's length in bytes, which bounds `whole_line` labels; `text` is
+        the line itself (decoded), which `joined` rules need: only it shows a case change.
         """
         if self.max_len and len(line) > self.max_len:
             return []
+        if self.joined:
+            return self._joined_spans(line, text)
         if self.whole_line:
             if raw_length > WHOLE_LINE_BYTES:
                 return []
@@ -112,6 +117,27 @@ class Rule:
             if match is None or match.end() > match.start():
                 return [match.span()] if match is not None else []
         return [(m.start(), m.end()) for m in self.pattern.finditer(line) if m.end() > m.start()]
+
+    def _joined_spans(self, line: str, text: str | None) -> list[tuple[int, int]]:
+        """Anchors pasted onto the next word with no space or mark between, the way extracted
+        text runs a label into a paragraph ("AdvertisementThe council"): in the line itself the
+        anchor ends in a lower-case letter and the next character is a capital."""
+        if text is None:
+            return []
+        found, origin = [], None
+        start = 0
+        while (match := self.anchor_finder.pattern.search(line, start)) is not None:
+            begin, end = match.span()
+            start = begin + 1
+            on_left_edge = begin == 0 or not is_word(line[begin]) or not is_word(line[begin - 1])
+            if not (on_left_edge and end < len(line) and is_word(line[end]) and self._at_edge(line, (begin, end))):
+                continue
+            origin = origin or origin_map(text, line)
+            last = origin[end - 1]
+            if text[last].islower() and last + 1 < len(text) and text[last + 1].isupper():
+                found.append((begin, end))
+                start = end
+        return found
 
     def _anchor_hits(self, line: str) -> list[tuple[int, int]]:
         if not self.at:
@@ -336,6 +362,11 @@ def _build_rule(table: dict, index: int, locator: _Locator) -> Rule:
         raise fail(f"unknown where '{where}' (expected one of: {', '.join(PLACES)})", "where")
     if table.get("at", "start") not in EDGES:
         raise fail(f"unknown at '{table['at']}' (expected one of: {', '.join(EDGES)})", "at")
+    if table.get("joined") and (kind != "span" or pattern is not None or table.get("at") == "end"):
+        raise fail("'joined' is for span rules without a regex, and an anchor that runs on cannot close the line",
+                   "joined")
+    if table.get("joined") and not all(is_word(a[-1]) for a in anchors):
+        raise fail("a 'joined' anchor must end in a letter or digit: it runs on into the next word", "anchors")
     if (where != "anywhere") != ("window" in table):
         raise fail("'where' = head or tail goes with 'window' (a number of lines)", "where")
 
@@ -358,6 +389,7 @@ def _build_rule(table: dict, index: int, locator: _Locator) -> Rule:
         where=where,
         window=table.get("window", 0),
         at=table.get("at", ""),
+        joined=table.get("joined", False),
         item_max_len=table.get("item_max_len", 100),
         lang=table.get("lang", "en"),
         default=table.get("default", True),

@@ -280,3 +280,33 @@ def test_list_stops_at_a_sentence_that_closes_a_quote(make_cleaner):
     cleaner = make_cleaner(LIST)
     text = 'Intro.\nRelated\nHe said: "We will fight."\nMore prose.\n'
     assert cleaner.clean_text(text) == 'Intro.\nHe said: "We will fight."\nMore prose.\n'
+
+
+JOINED = """
+[[rule]]
+code = "ADV020"
+category = "ads"
+description = "Ad label pasted onto the next paragraph"
+kind = "span"
+anchors = ["advertisement", "listen to this article"]
+joined = true
+examples = [{ text = "AdvertisementThe council met.", clean = "The council met." }]
+"""
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("AdvertisementThe council met.\n", "The council met.\n"),
+        ("Turnout was high.AdvertisementThe council met.\n", "Turnout was high.The council met.\n"),
+        ("\u201cListen to this articleÉmile Zola wrote it.\n", "\u201cÉmile Zola wrote it.\n"),  # a quote, a capital É
+        ("Advertisement spending rose.\n", "Advertisement spending rose.\n"),  # a sentence that starts with it
+        ("AdvertisementsThe word.\n", "AdvertisementsThe word.\n"),  # another word runs on, not the anchor
+        ("ADVERTISEMENTThe council.\n", "ADVERTISEMENTThe council.\n"),  # no case change to show the join
+        ("Advertisement\n", "Advertisement\n"),  # alone on its line: a line rule's business
+    ],
+)
+def test_joined_anchor_is_cut_only_where_it_runs_into_a_capitalised_word(make_cleaner, text, expected):
+    cleaner = make_cleaner(JOINED)
+    assert cleaner.clean_text(text) == expected
+    assert cleaner.clean_text(text, chunk_size=5) == expected

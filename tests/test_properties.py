@@ -219,6 +219,8 @@ SHAPES = [
     {"kind": "line", "whole_line": True},
     {"kind": "span", "at": "start"},
     {"kind": "span", "at": "end"},
+    {"kind": "span", "joined": True},
+    {"kind": "span", "joined": True, "at": "start"},
 ]
 
 
@@ -247,8 +249,8 @@ def test_scan_finds_every_line_the_rules_would_match(before, anchor, after, brok
     data = text.encode() + (b"\xff\xc3" if broken else b"")
     hit_lines = {c.index for c in Matcher([rule]).scan(data) if c.starts}
     for index, line in enumerate(data.split(b"\n")):
-        norm = normalize(line.decode("utf-8", "surrogateescape").removesuffix("\r"))
-        if rule.find(norm, len(line.removesuffix(b"\r"))):
+        text = line.decode("utf-8", "surrogateescape").removesuffix("\r")
+        if rule.find(normalize(text), len(line.removesuffix(b"\r")), text):
             assert index in hit_lines, (line, anchor, shape)
 
 

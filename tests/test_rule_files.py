@@ -99,3 +99,21 @@ def test_language_packs_are_opt_in_unless_marked_default(tmp_path):
     with pytest.raises(CleanerError) as caught:
         select_rules(rules, langs=["xx"])
     assert caught.value.exit_code == 2 and "xx" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "keys, words",
+    [
+        ("joined = true", "'joined' is for span rules"),  # a line rule
+        ('kind = "span"\njoined = true\nregex = "free articles"', "'joined' is for span rules"),
+        ('kind = "span"\njoined = true\nat = "end"', "cannot close the line"),
+        ('kind = "span"\njoined = true\nanchors = ["free articles:"]', "must end in a letter or digit"),
+    ],
+)
+def test_joined_is_refused_where_it_cannot_mean_anything(tmp_path, keys, words):
+    text = GOOD.replace('kind = "line"\n', "").replace('anchors = ["free articles"]\n', "")
+    if "anchors" not in keys:
+        keys += '\nanchors = ["free articles"]'
+    if "kind" not in keys:
+        keys += '\nkind = "line"'
+    assert words in error_for(tmp_path, text + keys + "\n")
