@@ -207,9 +207,10 @@ def view_words(anchor: str) -> str:
 def scan_keys(anchor: str, whole_line: bool = False, at: str = "", joined: bool = False) -> set[str]:
     """The automaton keys for a normalised anchor: its words framed by spaces, and by the line's
     break on the side where it must open or close the line (`at`; both for a `whole_line` label).
-    A `joined` anchor runs on into the next word, so its key has no space after it. The scan
-    lower-cases ASCII and Latin-1 letters; for other letters the keys spell out their case
-    variants (every mix for up to four such letters).
+    A `joined` anchor runs on into the next word: its keys end in each byte that can follow in the
+    view (a letter, a digit, the first byte of a non-ASCII character). The scan lower-cases ASCII
+    and Latin-1 letters; for other letters the keys spell out their case variants (every mix for
+    up to four such letters).
     An anchor without words (a symbol such as "©") has no key: the scan finds its `telling_mark`."""
     core = view_words(anchor)
     if not core:
@@ -230,7 +231,13 @@ def scan_keys(anchor: str, whole_line: bool = False, at: str = "", joined: bool 
             variants.add("".join(chars))
     else:
         variants.add("".join(c.upper() if i in cased else c for i, c in enumerate(key)))
-    return {v.encode().decode("latin-1") for v in variants}
+    keys = {v.encode().decode("latin-1") for v in variants}
+    return {key + chr(byte) for key in keys for byte in _WORD_START_BYTES} if joined else keys
+
+
+# The bytes a word of the scan view may start with: lower-case ASCII letters, digits, and the lead
+# bytes of UTF-8 sequences.
+_WORD_START_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789" + bytes(range(0xC2, 0xF5))
 
 
 # Marks that ordinary prose is full of: a phrase's word is more telling than they are.
