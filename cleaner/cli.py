@@ -368,7 +368,7 @@ def mine(
 def bench(
     size: str = typer.Option("200MB", "--size", help="Corpus size to generate (and reuse) in --data."),
     data: Path = typer.Option(Path("benchmarks/data"), "--data", help="Where the corpus and outputs go."),
-    runs: int = typer.Option(3, "--runs", min=1, help="Runs per command; the median counts."),
+    runs: int = typer.Option(3, "--runs", min=1, help="Rounds, each running every command once; the median counts."),
 ) -> int:
     """Measure cleaner against GNU grep, ripgrep, a Python re cleaner and cat, on one corpus."""
     from .bench.compare import main as compare
