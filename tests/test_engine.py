@@ -215,6 +215,7 @@ def test_audit_names_each_removal_by_its_document_number(make_cleaner, chunk_siz
     documents = [json.loads(line)["document"] for line in audit.getvalue().splitlines()]
     assert documents == ["dump#3", "dump#6"]
 
+
 LIST = """
 [[rule]]
 code = "REL002"
