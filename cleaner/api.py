@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
+
+import numpy as np
 
 from .engine import DocumentCleaner, Engine, shifted
 from .matcher import Candidate
@@ -61,7 +63,7 @@ class Cleaner:
             if separator is None:
                 documents.feed(chunk, candidates, 0, 0)
             else:
-                documents.split(chunk, candidates, separator.spans(chunk))
+                documents.split(chunk, candidates, separator.find(chunk))
         documents.finish()
 
     def clean_bytes(self, data: bytes, **options) -> bytes:
@@ -95,34 +97,42 @@ class _Documents:
         record = (lambda removal, removed: self.report.record(label, removal, removed)) if self.report else None
         return DocumentCleaner(self.engine, self.out, record)
 
-    def split(self, chunk: bytes, candidates: list[Candidate], separators: Iterable[tuple[int, int]]) -> None:
-        position = 0  # where the current document's text starts in the chunk
-        quiet = 0  # start of the pending run of passed-through documents
-        hit = 0  # the first candidate at or after `position`
-        counted = line = 0  # chunk.count(b"\n", 0, counted) == line
-        for start, end in separators:
-            first = hit
-            while hit < len(candidates) and candidates[hit].start < start:
-                hit += 1
-            if self.fresh and first == hit:
-                self.count += 1  # a whole document without a hit: it joins the quiet run
-                position = end
-                continue
-            if quiet < position:
-                self.write(chunk[quiet:position])
-            line += chunk.count(b"\n", counted, position)
-            counted = position
-            self.feed(chunk[position:start], candidates[first:hit], position, line)
+    def split(self, chunk: bytes, candidates: list[Candidate], separators: tuple[np.ndarray, np.ndarray]) -> None:
+        """Feed the chunk's documents; `separators` are the starts and ends of its separator lines."""
+        starts, ends = separators
+        base = self.count  # the number of the chunk's first document
+        quiet = 0  # start of the pending run of passed-through text
+        for document, first, stop in self._hit_documents(candidates, starts):
+            begin = int(ends[document - 1]) if document else 0
+            if quiet < begin:
+                self.write(chunk[quiet:begin])
+            self.count = base + document
+            end = int(starts[document]) if document < len(starts) else len(chunk)
+            line = _line_number(chunk, begin, candidates[first]) if first < stop else 0
+            self.feed(chunk[begin:end], candidates[first:stop], begin, line)
+            if document == len(starts):  # the last document: it may go on in the next chunk
+                return
             self.current.close()
-            self.write(chunk[start:end])
-            self.count += 1
             self.fresh = True
-            position = quiet = end
-        if quiet < position:
-            self.write(chunk[quiet:position])
-        if position < len(chunk):
-            line += chunk.count(b"\n", counted, position)
-            self.feed(chunk[position:], candidates[hit:], position, line)
+            quiet = end  # the separator line goes out with the next run
+        self.count = base + len(starts)
+        begin = int(ends[-1]) if len(ends) else 0
+        if quiet < begin:
+            self.write(chunk[quiet:begin])
+        if begin < len(chunk):
+            self.feed(chunk[begin:], [], begin, 0)
+
+    def _hit_documents(self, candidates: list[Candidate], separator_starts: np.ndarray) -> list[tuple[int, int, int]]:
+        """(document, first, stop): the chunk's documents (0 = the text before its first
+        separator) that have candidates[first:stop]. The first document also when one fed in an
+        earlier chunk goes on in it: it has lines to close."""
+        owners = np.searchsorted(separator_starts, [c.start for c in candidates], side="right")
+        documents, firsts = np.unique(owners, return_index=True)
+        stops = [*firsts[1:].tolist(), len(candidates)]
+        found = list(zip(documents.tolist(), firsts.tolist(), stops))
+        if not self.fresh and (not found or found[0][0] != 0):
+            found.insert(0, (0, 0, 0))
+        return found
 
     def feed(self, piece: bytes, candidates: list[Candidate], offset: int, line: int) -> None:
         """Feed the current document a piece that starts at `offset` and line `line` of the
@@ -135,3 +145,8 @@ class _Documents:
     def finish(self) -> None:
         if not self.fresh:
             self.current.close()
+
+
+def _line_number(chunk: bytes, offset: int, later: Candidate) -> int:
+    """The line of the chunk that starts at `offset`, counted back from a candidate after it."""
+    return later.index - chunk.count(b"\n", offset, later.start)

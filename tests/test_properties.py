@@ -155,6 +155,25 @@ def test_result_does_not_depend_on_chunk_size(data, chunk_size):
 
 
 @SETTINGS
+@given(
+    st.sampled_from(["", "\\f", "---"]),
+    st.lists(st.sampled_from(["", "\r", "\f", "\f\r", "---", "---\r", "----", "-- -", "x", "x\r"]), max_size=12),
+    st.booleans(),
+)
+def test_separator_lines_found_as_the_separator_regex_finds_them(separator, lines, final_break):
+    """A separator given as a line is found in numpy; it must find what the regex it stands for does."""
+    import re
+
+    from cleaner.reader import separator_pattern
+
+    chunk = "\n".join(lines).encode() + (b"\n" if final_break and lines else b"")
+    literal = separator_pattern(separator)
+    assert literal.literal is not None  # the numpy path is the one under test
+    regex = separator_pattern(None, re.escape(separator.replace("\\f", "\f")))
+    assert [list(a) for a in literal.find(chunk)] == [list(a) for a in regex.find(chunk)]
+
+
+@SETTINGS
 @given(st.lists(documents(), min_size=1, max_size=6), st.integers(1, 64))
 def test_each_document_between_separators_is_cleaned_on_its_own(docs, chunk_size):
     """A stream of documents cleans as each document alone, whatever falls in which chunk."""
