@@ -207,8 +207,9 @@ def view_words(anchor: str) -> str:
 def scan_keys(anchor: str, whole_line: bool = False, at: str = "", joined: bool = False) -> set[str]:
     """The automaton keys for a normalised anchor: its words framed by spaces, and by the line's
     break on the side where it must open or close the line (`at`; both for a `whole_line` label).
-    A `joined` anchor runs on into the next word: its keys end in each byte that can follow in the
-    view (a letter, a digit, the first byte of a non-ASCII character). The scan lower-cases ASCII
+    A `joined` anchor runs on into the next word (at the line's start also into a quote, a space
+    in the view): its keys end in each byte that can follow in the view (a letter, a digit, the
+    first byte of a non-ASCII character; a space). The scan lower-cases ASCII
     and Latin-1 letters; for other letters the keys spell out their case variants (every mix for
     up to four such letters).
     An anchor without words (a symbol such as "©") has no key: the scan finds its `telling_mark`."""
@@ -232,7 +233,12 @@ def scan_keys(anchor: str, whole_line: bool = False, at: str = "", joined: bool 
     else:
         variants.add("".join(c.upper() if i in cased else c for i, c in enumerate(key)))
     keys = {v.encode().decode("latin-1") for v in variants}
-    return {key + chr(byte) for key in keys for byte in _WORD_START_BYTES} if joined else keys
+    if not joined:
+        return keys
+    # Straight on into a word; at the line's start also into a quote, a space in the view (a key
+    # that common words end in anywhere in a line would make a candidate of every line holding one).
+    ends = (" ", *map(chr, _WORD_START_BYTES)) if at == "start" else tuple(map(chr, _WORD_START_BYTES))
+    return {key + end for key in keys for end in ends}
 
 
 # The bytes a word of the scan view may start with: lower-case ASCII letters, digits, and the lead

@@ -17,7 +17,7 @@ import regex
 import rtoml
 
 from .errors import CleanerError
-from .normalize import is_word, normalize, origin_map, trim
+from .normalize import DOUBLE_QUOTES, is_word, normalize, origin_map, trim
 
 KINDS = ("line", "span", "block", "tail", "list")
 LOOKAHEAD_KINDS = ("block", "tail", "list")
@@ -119,9 +119,10 @@ class Rule:
         return [(m.start(), m.end()) for m in self.pattern.finditer(line) if m.end() > m.start()]
 
     def _joined_spans(self, line: str, text: str | None) -> list[tuple[int, int]]:
-        """Anchors pasted onto the next word with no space or mark between, the way extracted
-        text runs a label into a paragraph ("AdvertisementThe council"): in the line itself the
-        anchor ends in a lower-case letter and the next character is a capital."""
+        """Anchors pasted onto the next word with no space between, the way extracted text runs
+        a label into a paragraph: in the line itself the anchor ends in a lower-case letter and
+        a capital follows at once ("AdvertisementThe council"), or, where the anchor opens the
+        line (`at = "start"`), after an opening quote ('Listen to this article"We asked')."""
         if text is None:
             return []
         found, origin = [], None
@@ -130,11 +131,13 @@ class Rule:
             begin, end = match.span()
             start = begin + 1
             on_left_edge = begin == 0 or not is_word(line[begin]) or not is_word(line[begin - 1])
-            if not (on_left_edge and end < len(line) and is_word(line[end]) and self._at_edge(line, (begin, end))):
+            quoted = self.at == "start" and end < len(line) and line[end] == '"'
+            if not (on_left_edge and end < len(line) and (is_word(line[end]) or quoted)):
+                continue
+            if not self._at_edge(line, (begin, end)):
                 continue
             origin = origin or origin_map(text, line)
-            last = origin[end - 1]
-            if text[last].islower() and last + 1 < len(text) and text[last + 1].isupper():
+            if _runs_into_capital(text, origin[begin], origin[end - 1], quoted):
                 found.append((begin, end))
                 start = end
         return found
@@ -230,6 +233,22 @@ class PhraseFinder:
             if line.startswith(phrase, begin) and _on_edges(line, begin, begin + len(phrase)):
                 return begin, begin + len(phrase)
         return None
+
+
+_DOUBLE_QUOTES = frozenset('"' + DOUBLE_QUOTES)
+
+
+def _runs_into_capital(text: str, first: int, last: int, quoted: bool) -> bool:
+    """Whether text[first:last + 1], ending in a lower-case letter, runs straight into a capital,
+    or (`quoted`) into an opening double quote and a capital. A quote after an odd number of
+    double quotes in the line closes one ('"a listen to this article"The'): that is no join."""
+    after = last + 1
+    if not text[last].islower() or after >= len(text):
+        return False
+    if quoted and text[after] in _DOUBLE_QUOTES:
+        opening = sum(text.count(quote, 0, first) for quote in _DOUBLE_QUOTES) % 2 == 0
+        return opening and after + 1 < len(text) and text[after + 1].isupper()
+    return text[after].isupper()
 
 
 def _on_edges(line: str, begin: int, end: int) -> bool:

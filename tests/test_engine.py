@@ -305,9 +305,28 @@ examples = [{ text = "AdvertisementThe council met.", clean = "The council met."
         ("AdvertisementsThe word.\n", "AdvertisementsThe word.\n"),  # another word runs on, not the anchor
         ("ADVERTISEMENTThe council.\n", "ADVERTISEMENTThe council.\n"),  # no case change to show the join
         ("Advertisement\n", "Advertisement\n"),  # alone on its line: a line rule's business
+        ('Advertisement"We met," she said.\n', 'Advertisement"We met," she said.\n'),  # a quote: only at the start
     ],
 )
 def test_joined_anchor_is_cut_only_where_it_runs_into_a_capitalised_word(make_cleaner, text, expected):
     cleaner = make_cleaner(JOINED)
+    assert cleaner.clean_text(text) == expected
+    assert cleaner.clean_text(text, chunk_size=5) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('Advertisement"We met," she said.\n', '"We met," she said.\n'),  # an opening quote, then a capital
+        ("Listen to this article\u201cWe met.\u201d\n", "\u201cWe met.\u201d\n"),
+        ('"Advertisement"The end.\n', '"Advertisement"The end.\n'),  # the quote closes one: no join
+        ("Advertisement\u201d They left.\n", "Advertisement\u201d They left.\n"),
+        ('Advertisement "We met."\n', 'Advertisement "We met."\n'),  # a space: no join to see
+        ('Advertisement"we met."\n', 'Advertisement"we met."\n'),  # no capital after the quote
+        ('He said: Advertisement"We met."\n', 'He said: Advertisement"We met."\n'),  # not the line's start
+    ],
+)
+def test_joined_anchor_opening_the_line_is_cut_before_an_opening_quote_too(make_cleaner, text, expected):
+    cleaner = make_cleaner(JOINED.replace("joined = true", 'joined = true\nat = "start"'))
     assert cleaner.clean_text(text) == expected
     assert cleaner.clean_text(text, chunk_size=5) == expected
