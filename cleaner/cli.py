@@ -108,7 +108,7 @@ def clean(
     chunk_size: int = typer.Option(CHUNK_SIZE, "--chunk-size", min=1, hidden=True),
     block_size: int = typer.Option(BLOCK_SIZE, "--block-size", min=1, hidden=True),
     engine: str = typer.Option(
-        "ahocorasick", "--engine", help="The literal scan: ahocorasick, hyperscan (pip install '.[fast]') or auto."
+        "ahocorasick", "--engine", help="The literal scan: ahocorasick, hyperscan (pip install '.\\[fast]') or auto."
     ),
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", metavar="ADDRESS",
