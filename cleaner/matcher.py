@@ -109,24 +109,16 @@ class RefTable:
         refs = np.repeat(self.key_first[key_ids], counts) + np.arange(total) - row_start
         return np.repeat(lines, counts), refs
 
-    def has_needed(self, marks: Marks, line_count: int, lines: np.ndarray, refs: np.ndarray) -> np.ndarray:
-        """Whether each row's line holds a character its ref needs (rows without needs: True)."""
+    def has_needed(self, marks: Marks, lines: np.ndarray, refs: np.ndarray) -> np.ndarray:
+        """Whether each row's line holds a character its ref needs (rows without needs: True).
+        Only the need sets some row asks for are looked up: "." is in every line of prose."""
         need_ids = self.need_id[refs]
         usable = need_ids < 0
-        if usable.all():
-            return usable
-        present = self._needs_present(marks, line_count)
-        rows = ~usable
-        usable[rows] = present[lines[rows], need_ids[rows]]
+        for need_id in np.unique(need_ids[~usable]).tolist():
+            rows = need_ids == need_id
+            holding = np.concatenate([marks.lines_of(literal) for literal in self.need_sets[need_id]])
+            usable[rows] = np.isin(lines[rows], holding)
         return usable
-
-    def _needs_present(self, marks: Marks, line_count: int) -> np.ndarray:
-        """(line, need set) -> whether the line holds one of the set's characters."""
-        present = np.zeros((line_count, len(self.need_sets)), bool)
-        for column, literals in enumerate(self.need_sets):
-            for literal in literals:
-                present[marks.lines_of(literal), column] = True
-        return present
 
     def candidates(self, lines: np.ndarray, refs: np.ndarray, starts, ends) -> list[Candidate]:
         """One candidate per line, with its rules and block ends."""
@@ -220,7 +212,7 @@ class Matcher:
         if not len(refs):
             return []
         starts, ends = _line_bounds(chunk)
-        usable = table.has_needed(marks, len(lengths), lines, refs)
+        usable = table.has_needed(marks, lines, refs)
         fits = table.limit[refs] >= lengths[lines]
         # A line where a span rule may cut keeps all its refs: what the cut leaves is checked
         # against the line's other rules.
