@@ -13,6 +13,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from . import compiled
 from .matcher import Candidate, Matcher
 from .normalize import normalize, origin_map
 from .output import TidyWriter, Write
@@ -77,6 +78,7 @@ class Engine:
             starts, norm, found = self._confirm(chunk[candidate.start : candidate.end], candidate.starts)
             if found or candidate.ends:
                 confirmed.append(candidate._replace(starts=starts, norm=norm, found=found))
+        compiled.save()  # the rule regexes this chunk compiled, for the next process
         return confirmed
 
     def _confirm(self, raw: bytes, starts: tuple[int, ...]):

@@ -16,6 +16,7 @@ from pathlib import Path
 import regex
 import rtoml
 
+from . import compiled
 from .errors import CleanerError
 from .normalize import DOUBLE_QUOTES, is_word, normalize, origin_map, trim
 
@@ -167,9 +168,10 @@ class Rule:
 
 
 class LazyPattern:
-    """A `regex` pattern compiled on first use. Compiling hundreds of rule regexes costs seconds,
-    so the shipped rules (compiled and checked by the test suite) compile only when a line makes
-    a rule look; user rule files are compiled when loaded, to report a bad regex at once."""
+    """A `regex` pattern compiled on first use (or loaded compiled, see `compiled`). Compiling
+    hundreds of rule regexes costs seconds, so the shipped rules (compiled and checked by the test
+    suite) compile only when a line makes a rule look; user rule files are compiled when loaded,
+    to report a bad regex at once."""
 
     def __init__(self, source: str):
         self.source = source
@@ -177,7 +179,7 @@ class LazyPattern:
 
     def _get(self):
         if self._compiled is None:
-            self._compiled = regex.compile(self.source, regex.IGNORECASE)
+            self._compiled = compiled.pattern(self.source, regex.IGNORECASE)
         return self._compiled
 
     def search(self, *args):

@@ -1,4 +1,7 @@
+import atexit
 import os
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -7,6 +10,11 @@ import pytest
 from cleaner import Cleaner, load_rules
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "seeds"
+
+# Compiled rule regexes go to a cache of the test run's own, not the user's (subprocesses inherit it).
+if "CLEANER_CACHE_DIR" not in os.environ:
+    os.environ["CLEANER_CACHE_DIR"] = tempfile.mkdtemp(prefix="cleaner-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["CLEANER_CACHE_DIR"], ignore_errors=True)
 
 
 def write_rules(tmp_path: Path, toml: str, name: str = "rules.toml") -> Path:
