@@ -258,9 +258,15 @@ def _silence_stdout() -> None:
 
 @contextmanager
 def _atomic_text(path: Path | None) -> Iterator:
-    """A text file that appears at `path` only when complete (temporary file, then rename)."""
+    """A text file that appears at `path` only when complete (temporary file, then rename).
+    A stream given by name (/dev/stderr, a named pipe) is written as it goes: there is nothing
+    to replace."""
     if path is None:
         yield None
+        return
+    if _is_stream(path):
+        with _open_for_writing(path) as handle:
+            yield handle
         return
     directory = path.resolve().parent
     try:
@@ -270,10 +276,25 @@ def _atomic_text(path: Path | None) -> Iterator:
     try:
         with handle:
             yield handle
-        os.replace(handle.name, path)
+        try:
+            os.replace(handle.name, path)
+        except OSError as error:
+            raise CleanerError(f"{path}: cannot write: {error.strerror}") from None
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _is_stream(path: Path) -> bool:
+    """A device, pipe or descriptor named as a file: /dev/stdout, /dev/fd/3, a FIFO."""
+    return str(path).startswith(("/dev/", "/proc/")) or (path.exists() and not path.is_file())
+
+
+def _open_for_writing(path: Path):
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as error:
+        raise CleanerError(f"{path}: cannot write: {error.strerror}") from None
 
 
 @app.command("rules")

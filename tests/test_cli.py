@@ -72,6 +72,33 @@ def test_explain_writes_an_audit_and_leaves_stdout_unchanged(rules, tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".audit")]  # no temporary left
 
 
+def test_explain_to_a_stream_named_as_a_file_is_written_as_it_goes(rules, tmp_path):
+    """/dev/stderr cannot be replaced by a rename: the audit goes straight to the stream."""
+    result = run("clean", *rules, "--explain", "/dev/stderr", input=ARTICLE.encode(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == CLEANED
+    records = [json.loads(line) for line in result.stderr.decode().splitlines()]
+    assert [(r["line"], r["code"]) for r in records] == [(3, "TST001"), (6, "TST002")]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_explain_to_a_named_pipe(rules, tmp_path):
+    fifo = tmp_path / "audit.fifo"
+    os.mkfifo(fifo)
+    reading = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # the audit is small: it fits the pipe's buffer
+    try:
+        result = run("clean", *rules, "--explain", str(fifo), input=ARTICLE.encode(), cwd=tmp_path)
+        os.set_blocking(reading, True)
+        audit = os.read(reading, 1 << 16).decode()
+    finally:
+        os.close(reading)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == CLEANED
+    assert [json.loads(line)["code"] for line in audit.splitlines()] == ["TST001", "TST002"]
+    assert fifo.is_fifo()  # not replaced by a regular file
+    assert sorted(os.listdir(tmp_path)) == ["audit.fifo", "test-rules.toml"]  # no temporary beside it
+
+
 def test_doc_sep_makes_documents_on_stdin(rules, tmp_path):
     text = "A.\nJoin the conversation\n\f\nB.\n"
     result = run("clean", *rules, "--doc-sep", "\\f", input=text.encode(), cwd=tmp_path)
