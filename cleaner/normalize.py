@@ -88,6 +88,8 @@ def origin_map(line: str, norm: str) -> list[int]:
         parts = [_fold(char) for char in line]
         folded = "".join(parts)
         owner = [index for index, part in enumerate(parts) for _ in part]
+    if owner is None and len(norm) == len(folded):  # spaced as normalised already: one for one
+        return list(range(len(norm)))
     origin = _kept_positions(folded)
     if owner is not None:
         origin = [owner[i] for i in origin]
