@@ -57,6 +57,21 @@ def test_saving_keeps_what_another_process_saved_meanwhile(cache, monkeypatch):
     assert compiled.pattern("second", 0).pattern == "second"
 
 
+def test_the_cache_keeps_the_most_recently_compiled_patterns(cache, monkeypatch):
+    monkeypatch.setattr(compiled, "KEPT_PATTERNS", 3)
+    for source in ["one", "two", "three", "four"]:
+        compiled.pattern(source, 0)
+        compiled.save()
+    restart(monkeypatch)
+    compiled.pattern("one", 0)  # compiled again (it was dropped), so it is the newest now
+    compiled.save()
+    restart(monkeypatch)
+    monkeypatch.setattr(regex, "compile", lambda source, flags: pytest.fail(f"compiled {source} again"))
+    for source in ["three", "four", "one"]:
+        assert compiled.pattern(source, 0).pattern == source
+    assert ("two", 0) not in compiled._known
+
+
 @pytest.mark.parametrize("damage", ["truncated", "not a pickle", "writable by others"])
 def test_a_damaged_or_untrusted_cache_file_is_ignored_and_replaced(cache, monkeypatch, damage):
     compiled.pattern(SOURCE, regex.IGNORECASE)
