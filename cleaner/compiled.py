@@ -93,7 +93,9 @@ def _load(path: Path | None) -> dict[_Key, regex.Pattern]:
             found = pickle.load(cached)
     except Exception:  # absent, unreadable, truncated, or written by another version
         return {}
-    return found if isinstance(found, dict) else {}
+    if not isinstance(found, dict):
+        return {}
+    return {key: value for key, value in found.items() if isinstance(value, regex.Pattern)}
 
 
 def _trusted(info: os.stat_result) -> bool:

@@ -2,6 +2,7 @@
 nothing about the cache can change a result or stop a run."""
 
 import os
+import pickle
 import subprocess
 import sys
 
@@ -72,7 +73,7 @@ def test_the_cache_keeps_the_most_recently_compiled_patterns(cache, monkeypatch)
     assert ("two", 0) not in compiled._known
 
 
-@pytest.mark.parametrize("damage", ["truncated", "not a pickle", "writable by others"])
+@pytest.mark.parametrize("damage", ["truncated", "not a pickle", "not patterns", "writable by others"])
 def test_a_damaged_or_untrusted_cache_file_is_ignored_and_replaced(cache, monkeypatch, damage):
     compiled.pattern(SOURCE, regex.IGNORECASE)
     compiled.save()
@@ -81,6 +82,8 @@ def test_a_damaged_or_untrusted_cache_file_is_ignored_and_replaced(cache, monkey
         path.write_bytes(path.read_bytes()[:100])
     elif damage == "not a pickle":
         path.write_bytes(b"garbage\n")
+    elif damage == "not patterns":
+        path.write_bytes(pickle.dumps({(SOURCE, regex.IGNORECASE): "not a pattern"}))
     else:
         os.chmod(path, 0o666)
     restart(monkeypatch)
