@@ -201,6 +201,7 @@ def _fold_multibyte(array: np.ndarray) -> np.ndarray:
 _NOT_WORD_TO_SPACE = {ord(c): " " for c in _NOT_WORD | {chr(b) for b in range(128) if not chr(b).isalnum()}}
 
 
+@functools.lru_cache(maxsize=None)  # the matcher asks once per key and once per weak-key test
 def view_words(anchor: str) -> str:
     """What the scan view makes of a normalised phrase: its words, single-spaced."""
     return " ".join(word for word in anchor.translate(_NOT_WORD_TO_SPACE).split(" ") if word)

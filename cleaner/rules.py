@@ -262,6 +262,9 @@ def _on_edges(line: str, begin: int, end: int) -> bool:
 # --- loading ------------------------------------------------------------------------------
 
 
+_RULE_HEADER = re.compile(r"\s*\[\[\s*rule\s*\]\]")
+
+
 class _Locator:
     """Finds the line of a rule (or of one of its keys) in the file text, for error messages."""
 
@@ -269,7 +272,7 @@ class _Locator:
         self.path = path
         self.trusted = trusted  # a shipped file: its regexes are compiled on first use
         self.lines = text.splitlines()
-        self.headers = [i for i, line in enumerate(self.lines) if re.match(r"\s*\[\[\s*rule\s*\]\]", line)]
+        self.headers = [i for i, line in enumerate(self.lines) if _RULE_HEADER.match(line)]
 
     def line_of(self, rule_index: int, key: str | None = None) -> int:
         if rule_index >= len(self.headers):
