@@ -48,8 +48,11 @@ def pattern(source: str, flags: int) -> regex.Pattern:
 def save() -> None:
     """Add the patterns this process compiled to the cache file (merged with what other
     processes added meanwhile); replaced in one rename, so a reader never sees half a file."""
+    if not _added:  # the usual case: every pattern came from the cache
+        return
     path = cache_file()
-    if not _added or path is None:
+    if path is None:
+        _added.clear()
         return
     merged = _load(path)
     for key in _added:  # newest last, so that trimming drops patterns no run has compiled lately
