@@ -272,14 +272,14 @@ def _atomic_text(path: Path | None) -> Iterator:
     try:
         handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, prefix=f".{path.name}.", delete=False)
     except OSError as error:
-        raise CleanerError(f"{path}: cannot write: {error.strerror}") from None
+        raise _cannot_write(path, error) from None
     try:
         with handle:
             yield handle
         try:
             os.replace(handle.name, path)
         except OSError as error:
-            raise CleanerError(f"{path}: cannot write: {error.strerror}") from None
+            raise _cannot_write(path, error) from None
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
@@ -290,11 +290,15 @@ def _is_stream(path: Path) -> bool:
     return str(path).startswith(("/dev/", "/proc/")) or (path.exists() and not path.is_file())
 
 
+def _cannot_write(path: Path, error: OSError) -> CleanerError:
+    return CleanerError(f"{path}: cannot write: {error.strerror}")
+
+
 def _open_for_writing(path: Path):
     try:
         return open(path, "w", encoding="utf-8")
     except OSError as error:
-        raise CleanerError(f"{path}: cannot write: {error.strerror}") from None
+        raise _cannot_write(path, error) from None
 
 
 @app.command("rules")

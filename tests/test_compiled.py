@@ -18,8 +18,7 @@ SOURCE = r"(?:read more|see also)\s*:\s*\w+"
 def cache(tmp_path, monkeypatch):
     """An empty cache directory, and this process as if it had just started."""
     monkeypatch.setenv("CLEANER_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(compiled, "_known", None)
-    monkeypatch.setattr(compiled, "_added", {})
+    restart(monkeypatch)
     return tmp_path / "cache"
 
 
