@@ -22,7 +22,9 @@ SPACES = (
     "\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-DROPPED = "\u200b\u200c\u200d\u2060\ufeff\xad"
+# Invisible: zero-width characters, the soft hyphen, and the variation selectors that ask for an
+# emoji or text rendering ("➡️" is U+27A1 U+FE0F).
+DROPPED = "\u200b\u200c\u200d\u2060\ufeff\xad" + "".join(map(chr, range(0xFE00, 0xFE10)))
 SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2032\u02bc\u00b4`"
 DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"
 DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
@@ -30,9 +32,10 @@ DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 
 def _symbols() -> str:
     """Non-ASCII punctuation and symbols: word edges, like ASCII punctuation (bullets, arrows,
-    shapes, dingbats, the Latin-1 and General Punctuation signs)."""
-    ranges = [(0xA1, 0xBF), (0xD7, 0xD7), (0xF7, 0xF7), (0x2016, 0x205E), (0x2100, 0x215F),
-              (0x2190, 0x21FF), (0x2200, 0x22FF), (0x2500, 0x27BF)]
+    shapes, dingbats, the Latin-1 and General Punctuation signs, the marks that enclose a symbol
+    such as a keycap, and the emoji and pictographs publishers put before a label: "📌 Related")."""
+    ranges = [(0xA1, 0xBF), (0xD7, 0xD7), (0xF7, 0xF7), (0x2016, 0x205E), (0x20D0, 0x20FF), (0x2100, 0x215F),
+              (0x2190, 0x21FF), (0x2200, 0x22FF), (0x2500, 0x27BF), (0x1F000, 0x1FBFF)]
     chars = (chr(c) for low, high in ranges for c in range(low, high + 1))
     return "".join(c for c in chars if not c.isalnum() and c not in DROPPED)
 
@@ -132,18 +135,21 @@ _VIEW_MAP = bytes(
     b if b >= 128 or b == 10 or chr(b).isalnum() and not chr(b).isupper() else b + 32 if chr(b).isupper() else 32
     for b in range(256)
 )
-# Non-ASCII characters (of two- and three-byte UTF-8) by code point: what the scan makes of them.
+# Non-ASCII characters of two- and three-byte UTF-8 by code point: what the scan makes of them.
 _WORD, _SPACE, _MAPPED, _DROPPED, _SYMBOL, _CAPITAL = range(6)
 _POINT_CLASS = np.zeros(0x10000, np.uint8)
 for _char, _replacement in CHAR_MAP.items():
     if ord(_char) >= 128:
         _POINT_CLASS[ord(_char)] = _SPACE if _replacement == " " else _DROPPED if not _replacement else _MAPPED
 for _char in SYMBOLS:
-    if _char not in CHAR_MAP:
+    if _char not in CHAR_MAP and ord(_char) < 0x10000:
         _POINT_CLASS[ord(_char)] = _SYMBOL
 for _point in range(0xC0, 0xDF):  # À..Þ: the scan folds them to à..þ
     if _point != 0xD7:
         _POINT_CLASS[_point] = _CAPITAL
+# Four-byte characters are words (letters of other planes) but for the emoji and pictographs.
+_PICTOGRAPHS = 0x1F000
+_IS_PICTOGRAPH = np.array([chr(p) in _NOT_WORD for p in range(_PICTOGRAPHS, 0x1FC00)])
 
 
 def scan_view(chunk: bytes) -> str:
@@ -174,7 +180,9 @@ def _fold_multibyte(array: np.ndarray) -> np.ndarray:
     spaces, invisible characters to nothing, Latin-1 capitals to lower case."""
     padded = np.concatenate([array, np.zeros(3, np.uint8)])
     leads = np.flatnonzero(array >= 0xC2)
-    leads = leads[padded[leads] < 0xF0]
+    lead_bytes = padded[leads]
+    _blank_pictographs(padded, leads[lead_bytes >= 0xF0])
+    leads = leads[lead_bytes < 0xF0]
     first = padded[leads].astype(np.int64)
     second = padded[leads + 1].astype(np.int64)
     third = padded[leads + 2].astype(np.int64)
@@ -196,6 +204,20 @@ def _fold_multibyte(array: np.ndarray) -> np.ndarray:
         gone = np.concatenate([leads[dropped & (offset < width)] + offset for offset in (0, 1, 2)])
         array = np.delete(array, gone)
     return array
+
+
+def _blank_pictographs(padded: np.ndarray, leads: np.ndarray) -> None:
+    """Four-byte sequences: emoji and pictographs become spaces, like other symbols."""
+    if not len(leads):
+        return
+    rest = [padded[leads + offset].astype(np.int64) for offset in (1, 2, 3)]
+    valid = np.logical_and.reduce([(byte & 0xC0) == 0x80 for byte in rest])
+    point = ((padded[leads].astype(np.int64) & 0x07) << 18) | (rest[0] & 0x3F) << 12 | (rest[1] & 0x3F) << 6 | rest[2] & 0x3F
+    index = point - _PICTOGRAPHS
+    inside = valid & (index >= 0) & (index < len(_IS_PICTOGRAPH))
+    symbols = leads[inside][_IS_PICTOGRAPH[index[inside]]]
+    for offset in (0, 1, 2, 3):
+        padded[symbols + offset] = 32
 
 
 _NOT_WORD_TO_SPACE = {ord(c): " " for c in _NOT_WORD | {chr(b) for b in range(128) if not chr(b).isalnum()}}

@@ -330,3 +330,42 @@ def test_joined_anchor_opening_the_line_is_cut_before_an_opening_quote_too(make_
     cleaner = make_cleaner(JOINED.replace("joined = true", 'joined = true\nat = "start"'))
     assert cleaner.clean_text(text) == expected
     assert cleaner.clean_text(text, chunk_size=5) == expected
+
+
+TEASER = """
+[[rule]]
+code = "REL001"
+category = "related"
+description = "Teaser label opening a line"
+kind = "line"
+anchors = ["read more:"]
+at = "start"
+max_len = 80
+examples = ["Read more: Floods hit three towns"]
+"""
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "\U0001f4cc Read more: Floods hit three towns",  # an emoji before the label
+        "\U0001f449Read more: Floods hit three towns",  # glued to it
+        "\u27a1\ufe0f Read more: Floods hit three towns",  # an arrow with the emoji variation selector
+        "\U0001f1ec\U0001f1e7 Read more: Floods hit three towns",  # a flag (two regional indicators)
+    ],
+)
+def test_emoji_before_a_label_is_a_mark_not_a_word(make_cleaner, line):
+    cleaner = make_cleaner(TEASER)
+    assert cleaner.clean_text(f"The dam burst.\n{line}\nRescuers came.\n") == "The dam burst.\nRescuers came.\n"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Council Read more: Floods hit three towns",  # a word first: the label does not open the line
+        "\U0001d400 Read more: Floods hit three towns",  # a letter of another plane (mathematical bold A)
+    ],
+)
+def test_a_word_before_a_label_keeps_the_line(make_cleaner, line):
+    text = f"The dam burst.\n{line}\n"
+    assert make_cleaner(TEASER).clean_text(text) == text

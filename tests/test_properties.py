@@ -205,7 +205,8 @@ def test_crlf_lines_keep_their_endings(data):
 TEXT = st.lists(
     st.sampled_from(
         list("abcxyz AB,.:;'\"-()/!?\n") + ["\u00a0", "\u2019", "\u201c", "\u2014", "\u200b", "\u2022", "\xad",
-                                           "é", "É", "à", "Å", "\t", "ß", "…", "©", "\u2009", "½", "😀", "\r\n"]
+                                           "é", "É", "à", "Å", "\t", "ß", "…", "©", "\u2009", "½", "😀", "\r\n",
+                                           "\U0001f4cc", "\ufe0f", "\u20e3", "\U0001d400", "\U0001f1ec"]
     ),
     max_size=40,
 ).map("".join)
