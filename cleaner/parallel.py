@@ -1,9 +1,12 @@
-"""All cores on one input: worker processes find each chunk's candidate lines, the caller
-decides and writes in order.
+"""All cores on one input: worker processes scan each chunk and clean its complete documents,
+the caller cleans what is left and writes in order.
 
 Finding candidates (normalising a chunk, running the automaton, checking each hit line against
 its rules' text conditions) is most of the work and needs nothing but the chunk, so it
-parallelises cleanly; the decisions need the order of the document and stay in one process.
+parallelises cleanly. So does cleaning the documents that lie wholly between two separator
+lines of the chunk: a worker hands back their output (see `documents`). The rest (one stream
+without separators, and the documents that run across chunk boundaries) needs the order of the
+document and stays in one process, which would otherwise cap the speed however many cores work.
 Memory stays flat: at most a few chunks per worker are in flight. When the input is a plain
 file, a worker reads its chunk from the file itself (by offset), so chunks are not copied
 through a pipe.
@@ -20,21 +23,28 @@ from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from typing import BinaryIO, Iterable, Iterator
 
+from .documents import Cleaned, clean_chunk, scan_chunk
 from .engine import Engine
 from .errors import CleanerError
-from .matcher import Candidate
-from .reader import is_regular_file
+from .reader import SeparatorLines, is_regular_file
 
 IN_FLIGHT_PER_WORKER = 2
 _worker_engine: Engine | None = None
 _worker_file: int | None = None  # the input's descriptor, inherited by forked workers
+_worker_task: tuple[SeparatorLines | None, bool] = (None, False)  # the separator; whether removals are recorded
 
 
 def scanned_chunks(
-    engine: Engine, chunks: Iterable[bytes], workers: int = 1, stream: BinaryIO | None = None
-) -> Iterator[tuple[bytes, list[Candidate]]]:
-    """Each chunk with the engine's candidates for it, in input order. `stream` is where the
-    chunks come from, read from its current position on.
+    engine: Engine,
+    chunks: Iterable[bytes],
+    workers: int = 1,
+    stream: BinaryIO | None = None,
+    separator: SeparatorLines | None = None,
+    recording: bool = False,
+) -> Iterator[tuple[bytes, Cleaned]]:
+    """Each chunk with what was found (and, by workers, cleaned) in it, in input order. `stream`
+    is where the chunks come from, read from its current position on; `recording` asks workers
+    to hand back the removals they made.
 
     The pool starts only once the input has more than two chunks, so small inputs never pay
     for starting processes.
@@ -44,23 +54,23 @@ def scanned_chunks(
     chunks = iter(chunks)
     head = list(islice(chunks, 2))
     if workers <= 1 or len(head) < 2:
-        for chunk in head:
-            yield chunk, engine.candidates(chunk)
-        for chunk in chunks:
-            yield chunk, engine.candidates(chunk)
+        for chunk in _chain(head, chunks):
+            yield chunk, scan_chunk(engine, chunk, separator)
         return
-    global _worker_engine, _worker_file
+    global _worker_engine, _worker_file, _worker_task
     fork = "fork" in multiprocessing.get_all_start_methods()
     _worker_engine = engine if fork else None  # a forked worker inherits it, built and warm
     _worker_file = source if fork else None
+    _worker_task = (separator, recording)
     context = multiprocessing.get_context("fork") if fork else None
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(engine.rules, engine.matcher.engine)) as pool:
+    start = (engine.rules, engine.matcher.engine, _worker_task)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=start) as pool:
         pending: deque = deque()
         for chunk in _chain(head, chunks):
             if _worker_file is not None:
-                pending.append((chunk, pool.submit(_candidates_at, offset, len(chunk))))
+                pending.append((chunk, pool.submit(_clean_at, offset, len(chunk))))
             else:
-                pending.append((chunk, pool.submit(_candidates, chunk)))
+                pending.append((chunk, pool.submit(_clean, chunk)))
             offset += len(chunk)
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
                 chunk, future = pending.popleft()
@@ -74,7 +84,7 @@ class WorkerDied(CleanerError):
     """A worker process ended without an answer: killed by a signal, or out of memory."""
 
 
-def _result(future: Future) -> list[Candidate]:
+def _result(future: Future) -> Cleaned:
     try:
         return future.result()
     except BrokenProcessPool:
@@ -94,17 +104,18 @@ def _chain(head: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _start(rules, engine: str) -> None:
-    global _worker_engine
+def _start(rules, engine: str, task: tuple[SeparatorLines | None, bool]) -> None:
+    global _worker_engine, _worker_task
     if _worker_engine is None:
         _worker_engine = Engine(rules, engine)  # built once per worker, not once per chunk
+    _worker_task = task
 
 
-def _candidates(chunk: bytes) -> list[Candidate]:
-    return _worker_engine.candidates(chunk)
+def _clean(chunk: bytes) -> Cleaned:
+    return clean_chunk(_worker_engine, chunk, *_worker_task)
 
 
-def _candidates_at(offset: int, length: int) -> list[Candidate]:
+def _clean_at(offset: int, length: int) -> Cleaned:
     parts, size = [], 0
     while size < length:
         part = os.pread(_worker_file, length - size, offset + size)
@@ -112,4 +123,4 @@ def _candidates_at(offset: int, length: int) -> list[Candidate]:
             raise OSError(f"the input changed while it was read (short read at byte {offset + size})")
         parts.append(part)
         size += len(part)
-    return _worker_engine.candidates(b"".join(parts) if len(parts) > 1 else parts[0])
+    return _clean(b"".join(parts) if len(parts) > 1 else parts[0])

@@ -35,6 +35,32 @@ def test_workers_reading_a_file_by_offset_give_the_one_process_output(tmp_path, 
     assert b"".join(out) == expected
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_documents_cleaned_by_the_workers_give_the_one_process_output_and_report(tmp_path, data, workers):
+    """With separators, workers clean the documents wholly inside their chunks and hand back the
+    output and the removals: the bytes, the audit (document numbers, lines) and the counts agree."""
+    import io
+
+    from cleaner import Report
+    from cleaner.reader import separator_pattern
+
+    def run(workers: int) -> tuple[bytes, str, dict]:
+        out, audit = [], io.StringIO()
+        report = Report(audit)
+        with open(path, "rb") as stream:
+            CLEANER.clean_stream(
+                stream, out.append, name="in", separator=separator_pattern(""), chunk_size=64 << 10,
+                report=report, workers=workers,
+            )
+        return b"".join(out), audit.getvalue(), dict(report.counts)
+
+    path = tmp_path / "in.txt"
+    path.write_bytes(data)
+    one = run(1)
+    assert one[0] != data and '"document": "in#2' in one[1]  # removals in numbered documents
+    assert run(workers) == one
+
+
 def test_a_pipe_fed_in_small_writes_gives_the_file_output(tmp_path, data, expected):
     """Another process writes 10 kB at a time, as a producer in a shell pipeline does."""
     source = tmp_path / "in.txt"

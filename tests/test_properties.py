@@ -186,6 +186,35 @@ def test_each_document_between_separators_is_cleaned_on_its_own(docs, chunk_size
     assert CLEANER.clean_bytes(stream, separator=separator_pattern("\\f"), chunk_size=chunk_size) == expected
 
 
+def _clean_documents(data: bytes, chunk_size: int, worker_side: bool) -> tuple[bytes, list]:
+    """A separated stream cleaned as `Cleaner.clean_stream` does; with `worker_side`, the
+    documents wholly inside a chunk are cleaned as a worker process cleans them."""
+    import io
+
+    from cleaner.documents import Documents, clean_chunk, scan_chunk
+    from cleaner.reader import line_chunks, separator_pattern
+
+    out, records = [], []
+    separator = separator_pattern("")
+    documents = Documents(CLEANER.engine, out.append, lambda n, r, b: records.append((n, r.line, r.rule.code, r.whole_lines, b)))
+    for chunk in line_chunks(io.BytesIO(data), chunk_size):
+        found = clean_chunk(CLEANER.engine, chunk, separator, True) if worker_side else scan_chunk(CLEANER.engine, chunk, separator)
+        documents.take(chunk, found)
+    documents.finish()
+    return b"".join(out), records
+
+
+@SETTINGS
+@given(st.lists(documents(), min_size=1, max_size=8), st.sampled_from([b"\n", b"\r\n"]), st.integers(1, 200))
+def test_documents_cleaned_where_the_chunk_is_scanned_come_out_the_same(docs, ending, chunk_size):
+    """Workers clean the documents between a chunk's first and last separator and hand back the
+    output and removals: the same bytes and the same report, numbered the same, as in one process."""
+    stream = ending.join(docs)
+    worker_side = _clean_documents(stream, chunk_size, worker_side=True)
+    assert worker_side == _clean_documents(stream, chunk_size, worker_side=False)
+    assert worker_side == _clean_documents(stream, 1 << 20, worker_side=False)
+
+
 @SETTINGS
 @given(st.binary(max_size=300))
 def test_input_without_hits_is_byte_identical(data):
