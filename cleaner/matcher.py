@@ -114,18 +114,18 @@ class RefTable:
         Only the need sets some row asks for are looked up: "." is in every line of prose."""
         need_ids = self.need_id[refs]
         usable = need_ids < 0
-        for need_id in np.unique(need_ids[~usable]).tolist():
+        for need_id in _distinct(need_ids[~usable]).tolist():
             rows = need_ids == need_id
             holding = np.concatenate([marks.lines_of(literal) for literal in self.need_sets[need_id]])
-            usable[rows] = np.isin(lines[rows], holding)
+            usable[rows] = _within(lines[rows], holding)
         return usable
 
     def candidates(self, lines: np.ndarray, refs: np.ndarray, starts, ends) -> list[Candidate]:
         """One candidate per line, with its rules and block ends."""
         if not len(lines):
             return []
-        # One number per (line, is_end, rule): np.unique orders them so and drops repeats.
-        lines, code = np.divmod(np.unique(lines * 2 * self.rule_count + self.ref_code[refs]), 2 * self.rule_count)
+        # One number per (line, is_end, rule): sorted so, repeats dropped.
+        lines, code = np.divmod(_distinct(lines * 2 * self.rule_count + self.ref_code[refs]), 2 * self.rule_count)
         is_end = code >= self.rule_count
         rules = (code % self.rule_count).tolist()
         first = np.flatnonzero(np.diff(lines, prepend=-1))
@@ -283,6 +283,20 @@ def shortest_lengths(view: bytes, breaks: np.ndarray) -> np.ndarray:
     if not view.isascii():
         lengths -= _per_line(view.translate(None, _ASCII_BUT_BREAK))[1:-1]
     return np.maximum(lengths - 2, 0)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """np.unique without its check for masked arrays, which imports numpy.ma (17 ms, in every
+    process) on first use."""
+    values = np.sort(values)
+    return values[np.concatenate([[True], values[1:] != values[:-1]])] if len(values) else values
+
+
+def _within(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """np.isin (which calls np.unique) for values and a pool of integers."""
+    pool = _distinct(pool)
+    at = np.minimum(np.searchsorted(pool, values), max(len(pool) - 1, 0))
+    return pool[at] == values if len(pool) else np.zeros(len(values), bool)
 
 
 def _per_line(kept: bytes) -> np.ndarray:

@@ -317,3 +317,16 @@ def test_origin_map_points_each_normalised_character_at_its_source(line):
     for char, source in zip(norm, origin):
         folded = _fold(line[source])
         assert char in folded or (char == " " and folded.isspace())
+
+
+@SETTINGS
+@given(st.lists(st.integers(-5, 40), max_size=30), st.lists(st.integers(-5, 40), max_size=30))
+def test_the_scans_set_operations_agree_with_numpy(values, pool):
+    """The scan's own unique and membership test (numpy's import numpy.ma on first use)."""
+    import numpy as np
+
+    from cleaner.matcher import _distinct, _within
+
+    values, pool = np.array(values, np.int64), np.array(pool, np.int64)
+    assert _distinct(values).tolist() == np.unique(values).tolist()
+    assert _within(values, pool).tolist() == np.isin(values, pool).tolist()
