@@ -28,7 +28,8 @@ class Cleaned(NamedTuple):
 
     candidates: list[Candidate]  # all of them; the head's and the tail's when `output` is set
     separators: tuple[np.ndarray, np.ndarray]  # starts and ends of the chunk's separator lines
-    output: bytes | None = None  # chunk[first separator's start : last separator's end], cleaned
+    output: tuple | None = None  # chunk[first separator's start : last separator's end], cleaned:
+    # bytes, and (start, end) for text that passed through as it was (offsets from that start)
     removals: tuple = ()  # in it: (document number from 1 at the first separator, removal fields, bytes)
 
 
@@ -45,16 +46,41 @@ def clean_chunk(engine: Engine, chunk: bytes, separator: SeparatorLines | None, 
         return scanned
     first, last = int(starts[0]), int(ends[-1])
     inside = slice(bisect_left(candidates, first, key=_start), bisect_left(candidates, last, key=_start))
-    parts: list[bytes] = []
+    parts = _Parts()
     removals: list[tuple] = []
     position = {rule.code: index for index, rule in enumerate(engine.rules)}
     record = _collect(removals, position) if recording else None
-    documents = Documents(engine, parts.append, record)
+    documents = Documents(engine, parts.write, record, parts.keep)
     middle = candidates[inside]
     line = _line_number(chunk, first, middle[0]) if middle else 0
     documents.split(chunk[first:last], shifted(middle, -first, -line), (starts - first, ends - first))
     documents.finish()
-    return Cleaned(candidates[: inside.start] + candidates[inside.stop :], (starts, ends), b"".join(parts), tuple(removals))
+    return Cleaned(candidates[: inside.start] + candidates[inside.stop :], (starts, ends), parts.done(), tuple(removals))
+
+
+class _Parts:
+    """Output handed back by offsets where it is the input's own text (most documents have no
+    hit), so that only what changed goes back through the pipe."""
+
+    def __init__(self):
+        self.parts: list = []
+        self.pending: list = []  # written bytes not yet joined
+
+    def write(self, data) -> None:
+        self.pending.append(data)
+
+    def keep(self, text: bytes, start: int, end: int) -> None:
+        self._join()
+        self.parts.append((start, end))
+
+    def done(self) -> tuple:
+        self._join()
+        return tuple(self.parts)
+
+    def _join(self) -> None:
+        if self.pending:
+            self.parts.append(b"".join(self.pending))
+            self.pending.clear()
 
 
 def _collect(removals: list, position: dict[str, int]) -> Record:
@@ -79,8 +105,9 @@ class Documents:
     Documents are numbered from 1 for `record`.
     """
 
-    def __init__(self, engine: Engine, write: Write, record: Record | None):
+    def __init__(self, engine: Engine, write: Write, record: Record | None, keep=None):
         self.engine, self.write, self.record = engine, write, record
+        self.keep = keep or self._keep  # (chunk, start, end): text that passes through as it is
         self.out = TidyWriter(write)
         self.count = 1  # the current document's number
         self.current: DocumentCleaner | None = None  # made when document `count` is first fed
@@ -105,7 +132,9 @@ class Documents:
         if not self.fresh:
             self.current.close()
             self.fresh = True
-        self.write(cleaned.output)
+        text = memoryview(chunk)[first:]
+        for part in cleaned.output:
+            self.write(part if isinstance(part, bytes) else text[part[0] : part[1]])
         if self.record is not None:
             rules = self.engine.rules
             for number, (start, end, rule, line, whole), removed in cleaned.removals:
@@ -123,7 +152,7 @@ class Documents:
         for document, first, stop in self._hit_documents(candidates, starts):
             begin = int(ends[document - 1]) if document else 0
             if quiet < begin:
-                self.write(chunk[quiet:begin])
+                self.keep(chunk, quiet, begin)
             self.count = base + document
             end = int(starts[document]) if document < len(starts) else len(chunk)
             line = _line_number(chunk, begin, candidates[first]) if first < stop else 0
@@ -136,9 +165,12 @@ class Documents:
         self.count = base + len(starts)
         begin = int(ends[-1]) if len(ends) else 0
         if quiet < begin:
-            self.write(chunk[quiet:begin])
+            self.keep(chunk, quiet, begin)
         if begin < len(chunk):
             self.feed(chunk[begin:], [], begin, 0)
+
+    def _keep(self, chunk: bytes, start: int, end: int) -> None:
+        self.write(memoryview(chunk)[start:end])
 
     def _hit_documents(self, candidates: list[Candidate], separator_starts: np.ndarray) -> list[tuple[int, int, int]]:
         """(document, first, stop): the chunk's documents (0 = the text before its first
