@@ -48,8 +48,7 @@ def clean_chunk(engine: Engine, chunk: bytes, separator: SeparatorLines | None, 
     inside = slice(bisect_left(candidates, first, key=_start), bisect_left(candidates, last, key=_start))
     parts = _Parts()
     removals: list[tuple] = []
-    position = {rule.code: index for index, rule in enumerate(engine.rules)}
-    record = _collect(removals, position) if recording else None
+    record = _collect(removals, engine.positions) if recording else None
     documents = Documents(engine, parts.write, record, parts.keep)
     middle = candidates[inside]
     line = _line_number(chunk, first, middle[0]) if middle else 0

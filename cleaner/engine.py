@@ -64,6 +64,7 @@ class Engine:
     def __init__(self, rules: list[Rule], engine: str = "ahocorasick"):
         self.rules = rules
         self.matcher = Matcher(rules, engine)
+        self.positions = {rule.code: position for position, rule in enumerate(rules)}  # to name a rule across processes
         self._confirmed: dict[tuple[bytes, tuple[int, ...]], tuple] = {}
         # How many kept lines from a document's start matter to `where = "head"` rules.
         self.head_window = max((r.window for r in rules if r.where == "head"), default=0)
