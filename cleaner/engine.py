@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 from . import compiled
 from .matcher import Candidate, Matcher
-from .normalize import normalize, origin_map
+from .normalize import DROPPED, blank, normalize, origin_map
 from .output import TidyWriter, Write
 from .rules import Rule
 
@@ -295,7 +295,7 @@ class _Context:
             else:
                 cuts.append([start, end, rule])
         rest = "".join(text[a:b] for a, b in zip([0] + [c[1] for c in cuts], [c[0] for c in cuts] + [len(text)]))
-        if not rest.strip():
+        if blank(rest):
             return [self._whole_line(line.candidate, cuts[0][2])]
         # What the cuts leave may itself be a noise line (cleaning twice must change nothing).
         rest_norm = normalize(rest)
@@ -354,17 +354,17 @@ class _Context:
 
     def _cut(self, first: _Line, start: int, last: _Line, end: int, rule: Rule) -> Removal:
         start, end = first.original(start), last.original(end, end=True)
-        at_line_start = not first.text[:start].strip()
+        at_line_start = blank(first.text[:start])
         rest = last.text[end:]
         if at_line_start:
             begin = first.candidate.start
         else:
             begin = first.byte_offset(_widen(first.text, start, start)[0])
-        if not rest.strip():
+        if blank(rest):
             finish = self._line_end(last.candidate) if at_line_start else last.candidate.end
         else:
             finish = last.byte_offset(end + len(rest) - len(rest.lstrip()))
-        whole = at_line_start and (last.candidate.index > first.candidate.index or not rest.strip())
+        whole = at_line_start and (last.candidate.index > first.candidate.index or blank(rest))
         return Removal(begin, finish, rule, self._number(first.candidate), whole)
 
 
@@ -384,9 +384,11 @@ def headline_shaped(text: str, max_len: int) -> bool:
 
 def _widen(text: str, start: int, end: int) -> tuple[int, int]:
     """Take the space a cut leaves behind: after it at the start of a line, before it elsewhere."""
-    if not text[:start].strip():
+    if blank(text[:start]):
         while end < len(text) and text[end].isspace():
             end += 1
+        while start > 0 and text[start - 1] in DROPPED:  # an invisible mark the cut's text began with
+            start -= 1
         return start, end
     if end >= len(text) or text[end].isspace():
         while start > 0 and text[start - 1].isspace():

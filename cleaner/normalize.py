@@ -22,9 +22,12 @@ SPACES = (
     "\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-# Invisible: zero-width characters, the soft hyphen, and the variation selectors that ask for an
-# emoji or text rendering ("➡️" is U+27A1 U+FE0F).
-DROPPED = "\u200b\u200c\u200d\u2060\ufeff\xad" + "".join(map(chr, range(0xFE00, 0xFE10)))
+# Invisible: zero-width characters, the soft hyphen, marks of writing direction, and the variation
+# selectors that ask for an emoji or text rendering ("➡️" is U+27A1 U+FE0F).
+DROPPED = (
+    "\u200b\u200c\u200d\u2060\ufeff\xad\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+)
 SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2032\u02bc\u00b4`"
 DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"
 DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
@@ -32,12 +35,14 @@ DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 
 def _symbols() -> str:
     """Non-ASCII punctuation and symbols: word edges, like ASCII punctuation (bullets, arrows,
-    shapes, dingbats, the Latin-1 and General Punctuation signs, the marks that enclose a symbol
-    such as a keycap, and the emoji and pictographs publishers put before a label: "📌 Related")."""
-    ranges = [(0xA1, 0xBF), (0xD7, 0xD7), (0xF7, 0xF7), (0x2016, 0x205E), (0x20D0, 0x20FF), (0x2100, 0x215F),
-              (0x2190, 0x21FF), (0x2200, 0x22FF), (0x2500, 0x27BF), (0x1F000, 0x1FBFF)]
-    chars = (chr(c) for low, high in ranges for c in range(low, high + 1))
-    return "".join(c for c in chars if not c.isalnum() and c not in DROPPED)
+    shapes, dingbats, currency signs, the Latin-1, General, CJK and fullwidth punctuation, the
+    marks that enclose a symbol such as a keycap, the icons of web fonts (private use), and the
+    emoji and pictographs publishers put before a label: "📌 Related", "⭐ Read more")."""
+    ranges = [(0x80, 0xBF), (0xD7, 0xD7), (0xF7, 0xF7), (0x2016, 0x205E), (0x20A0, 0x20CF), (0x20D0, 0x20FF),
+              (0x2100, 0x215F), (0x2190, 0x2BFF), (0x2E00, 0x2E7F), (0x3000, 0x303F), (0xE000, 0xF8FF),
+              (0xFE10, 0xFE1F), (0xFE30, 0xFE6F), (0xFF01, 0xFF65), (0x1F000, 0x1FBFF)]
+    chars = "".join("".join(map(chr, range(low, high + 1))) for low, high in ranges)
+    return re.sub(r"\w", "", chars).translate({ord(c): None for c in DROPPED})  # \w: letters, digits
 
 
 SYMBOLS = _symbols()
@@ -122,9 +127,27 @@ def _fold(char: str) -> str:
     return _SPECIAL.sub(_plain, char.lower())
 
 
+def blank(text: str) -> bool:
+    """Only spaces and invisible characters: what a cut may leave of a line and remove with it."""
+    return not text.translate(_INVISIBLE).strip()
+
+
+_INVISIBLE = dict.fromkeys(map(ord, DROPPED))
+
+
 def trim(text: str) -> str:
-    """Strip spaces, punctuation and bullets from both ends (the `whole_line` comparison)."""
-    return text.strip(TRIM)
+    """Strip spaces, punctuation and bullets from both ends (the `whole_line` comparison): what
+    `text.strip(TRIM)` does, without looking each end up in thousands of characters."""
+    text = text.strip(_ASCII_TRIM)
+    start, end = 0, len(text)
+    while start < end and text[start] in _NOT_WORD:
+        start += 1
+    while end > start and text[end - 1] in _NOT_WORD:
+        end -= 1
+    return text[start:end]
+
+
+_ASCII_TRIM = string.whitespace + string.punctuation
 
 
 # --- the byte-level scan view -------------------------------------------------------------
@@ -138,12 +161,11 @@ _VIEW_MAP = bytes(
 # Non-ASCII characters of two- and three-byte UTF-8 by code point: what the scan makes of them.
 _WORD, _SPACE, _MAPPED, _DROPPED, _SYMBOL, _CAPITAL = range(6)
 _POINT_CLASS = np.zeros(0x10000, np.uint8)
-for _char, _replacement in CHAR_MAP.items():
+_symbol_points = np.frombuffer(SYMBOLS.encode("utf-32-le"), np.uint32)
+_POINT_CLASS[_symbol_points[_symbol_points < 0x10000]] = _SYMBOL
+for _char, _replacement in CHAR_MAP.items():  # spaces, quotes and dashes among them map as CHAR_MAP says
     if ord(_char) >= 128:
         _POINT_CLASS[ord(_char)] = _SPACE if _replacement == " " else _DROPPED if not _replacement else _MAPPED
-for _char in SYMBOLS:
-    if _char not in CHAR_MAP and ord(_char) < 0x10000:
-        _POINT_CLASS[ord(_char)] = _SYMBOL
 for _point in range(0xC0, 0xDF):  # À..Þ: the scan folds them to à..þ
     if _point != 0xD7:
         _POINT_CLASS[_point] = _CAPITAL
@@ -220,7 +242,8 @@ def _blank_pictographs(padded: np.ndarray, leads: np.ndarray) -> None:
         padded[symbols + offset] = 32
 
 
-_NOT_WORD_TO_SPACE = {ord(c): " " for c in _NOT_WORD | {chr(b) for b in range(128) if not chr(b).isalnum()}}
+# What the view makes a space of: every ASCII character but letters and digits, and the non-word ones.
+_NOT_WORD_TO_SPACE = dict.fromkeys(map(ord, _NOT_WORD), " ") | {b: " " for b in range(128) if not chr(b).isalnum()}
 
 
 @functools.lru_cache(maxsize=None)  # the matcher asks once per key and once per weak-key test

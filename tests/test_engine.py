@@ -352,9 +352,13 @@ examples = ["Read more: Floods hit three towns"]
         "\U0001f449Read more: Floods hit three towns",  # glued to it
         "\u27a1\ufe0f Read more: Floods hit three towns",  # an arrow with the emoji variation selector
         "\U0001f1ec\U0001f1e7 Read more: Floods hit three towns",  # a flag (two regional indicators)
+        "\u2b50 Read more: Floods hit three towns",  # a star of the Miscellaneous Symbols and Arrows
+        "\uf02b Read more: Floods hit three towns",  # a web-font icon (private use)
+        "\u200fRead more: Floods hit three towns",  # a right-to-left mark, invisible
+        "\u3010Read more: Floods hit three towns",  # a CJK bracket
     ],
 )
-def test_emoji_before_a_label_is_a_mark_not_a_word(make_cleaner, line):
+def test_emoji_and_symbols_before_a_label_are_marks_not_words(make_cleaner, line):
     cleaner = make_cleaner(TEASER)
     assert cleaner.clean_text(f"The dam burst.\n{line}\nRescuers came.\n") == "The dam burst.\nRescuers came.\n"
 
@@ -369,3 +373,18 @@ def test_emoji_before_a_label_is_a_mark_not_a_word(make_cleaner, line):
 def test_a_word_before_a_label_keeps_the_line(make_cleaner, line):
     text = f"The dam burst.\n{line}\n"
     assert make_cleaner(TEASER).clean_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("\u200eYour support makes all the difference.Security forces met.\n", "Security forces met.\n"),
+        ("\ufeffYour support makes all the difference.\nSecurity forces met.\n", "Security forces met.\n"),
+        ("\u200b \u00adYour support makes all the difference.\nSecurity forces met.\n", "Security forces met.\n"),
+    ],
+)
+def test_a_cut_takes_the_invisible_characters_before_it_and_a_line_left_with_only_them(make_cleaner, text, expected):
+    """A zero-width space, a soft hyphen or a direction mark left behind would be a line nobody sees."""
+    cleaner = make_cleaner(SPAN)
+    assert cleaner.clean_text(text) == expected
+    assert cleaner.clean_text(text, chunk_size=7) == expected
