@@ -35,10 +35,12 @@ DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 
 def _symbols() -> str:
     """Non-ASCII punctuation and symbols: word edges, like ASCII punctuation (bullets, arrows,
-    shapes, dingbats, currency signs, the Latin-1, General, CJK and fullwidth punctuation, the
+    shapes, dingbats, the Latin-1, General, CJK and fullwidth punctuation, the
     marks that enclose a symbol such as a keycap, the icons of web fonts (private use), and the
-    emoji and pictographs publishers put before a label: "📌 Related", "⭐ Read more")."""
-    ranges = [(0x80, 0xBF), (0xD7, 0xD7), (0xF7, 0xF7), (0x2016, 0x205E), (0x20A0, 0x20CF), (0x20D0, 0x20FF),
+    emoji and pictographs publishers put before a label: "📌 Related", "⭐ Read more").
+    The euro sign and the other currency signs of U+20A0.. stay words: as marks they would make
+    "€ pro Monat" a mark anchor, found on every line that gives a price in euros."""
+    ranges = [(0x80, 0xBF), (0xD7, 0xD7), (0xF7, 0xF7), (0x2016, 0x205E), (0x20D0, 0x20FF),
               (0x2100, 0x215F), (0x2190, 0x2BFF), (0x2E00, 0x2E7F), (0x3000, 0x303F), (0xE000, 0xF8FF),
               (0xFE10, 0xFE1F), (0xFE30, 0xFE6F), (0xFF01, 0xFF65), (0x1F000, 0x1FBFF)]
     chars = "".join("".join(map(chr, range(low, high + 1))) for low, high in ranges)
@@ -129,10 +131,10 @@ def _fold(char: str) -> str:
 
 def blank(text: str) -> bool:
     """Only spaces and invisible characters: what a cut may leave of a line and remove with it."""
-    return not text.translate(_INVISIBLE).strip()
+    return not text.strip(_BLANK)
 
 
-_INVISIBLE = dict.fromkeys(map(ord, DROPPED))
+_BLANK = string.whitespace + SPACES + DROPPED
 
 
 def trim(text: str) -> str:
