@@ -20,6 +20,7 @@ from .output import TidyWriter, Write
 from .reader import SeparatorLines
 
 Record = Callable[[int, Removal, bytes], None]  # (document number, removal, the removed bytes)
+Keep = Callable[[bytes, int, int], None]  # (chunk, start, end): text that passes through as it is
 _NO_SEPARATORS = (np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
@@ -104,9 +105,9 @@ class Documents:
     Documents are numbered from 1 for `record`.
     """
 
-    def __init__(self, engine: Engine, write: Write, record: Record | None, keep=None):
+    def __init__(self, engine: Engine, write: Write, record: Record | None, keep: Keep | None = None):
         self.engine, self.write, self.record = engine, write, record
-        self.keep = keep or self._keep  # (chunk, start, end): text that passes through as it is
+        self.keep = keep or self._keep
         self.out = TidyWriter(write)
         self.count = 1  # the current document's number
         self.current: DocumentCleaner | None = None  # made when document `count` is first fed
