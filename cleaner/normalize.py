@@ -60,9 +60,6 @@ CHAR_MAP: dict[str, str] = {
 _SPECIAL = re.compile("[" + re.escape("".join(CHAR_MAP)) + "]")
 _NOT_WORD = frozenset(string.punctuation + string.whitespace + SYMBOLS)
 
-# What `whole_line` trims from both ends of a line before comparing it with an anchor.
-TRIM = string.whitespace + string.punctuation + SYMBOLS
-
 
 def is_word(char: str) -> bool:
     """Letters and digits, and any non-ASCII character the scan cannot tell from one."""
@@ -138,8 +135,9 @@ _BLANK = string.whitespace + SPACES + DROPPED
 
 
 def trim(text: str) -> str:
-    """Strip spaces, punctuation and bullets from both ends (the `whole_line` comparison): what
-    `text.strip(TRIM)` does, without looking each end up in thousands of characters."""
+    """Strip spaces, punctuation, bullets and other symbols (all that is not a word character)
+    from both ends: the `whole_line` comparison. ASCII first, as `str.strip` checks each end
+    against its whole argument, and the symbols are thousands."""
     text = text.strip(_ASCII_TRIM)
     start, end = 0, len(text)
     while start < end and text[start] in _NOT_WORD:

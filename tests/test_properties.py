@@ -331,3 +331,14 @@ def test_the_scans_set_operations_agree_with_numpy(values, pool):
     values, pool = np.array(values, np.int64), np.array(pool, np.int64)
     assert _distinct(values).tolist() == np.unique(values).tolist()
     assert _within(values, pool).tolist() == np.isin(values, pool).tolist()
+
+
+@SETTINGS
+@given(st.text(alphabet="ab .,:-\"\t\u2022\u2b50\ue001\u00e9\x85\U0001f4cc\u00bd\x01\u3010", max_size=12))
+def test_trim_strips_what_a_strip_of_every_mark_and_space_would(text):
+    """trim() strips ASCII first and then walks the ends: the same as str.strip with all of them."""
+    import string
+
+    from cleaner.normalize import SYMBOLS, trim
+
+    assert trim(text) == text.strip(string.whitespace + string.punctuation + SYMBOLS)
