@@ -57,13 +57,12 @@ def scanned_chunks(
         for chunk in _chain(head, chunks):
             yield chunk, scan_chunk(engine, chunk, separator)
         return
-    global _worker_engine, _worker_file, _worker_task
+    global _worker_engine, _worker_file
     fork = "fork" in multiprocessing.get_all_start_methods()
     _worker_engine = engine if fork else None  # a forked worker inherits it, built and warm
     _worker_file = source if fork else None
-    _worker_task = (separator, recording)
     context = multiprocessing.get_context("fork") if fork else None
-    start = (engine.rules, engine.matcher.engine, _worker_task)
+    start = (engine.rules, engine.matcher.engine, (separator, recording))
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=start) as pool:
         pending: deque = deque()
         for chunk in _chain(head, chunks):
