@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from cleaner.bench import as_installed
 from cleaner.bench.corpus import generate, parse_size
 
 GNU_TIME = Path("/usr/bin/time")
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("cleaner_options", nargs="*", help="after --: passed to every cleaner run")
     args = parser.parse_args(argv)
 
+    as_installed()
     args.data.mkdir(parents=True, exist_ok=True)
     corpus = args.data / f"corpus-{args.size}.txt"
     if not corpus.exists():

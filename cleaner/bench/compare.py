@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..rules import load_library, select_rules
+from . import as_installed
 from .corpus import GLUED_HEAD, GLUED_TAIL, generate, parse_size
 
 
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
 
+    as_installed()
     args.data.mkdir(parents=True, exist_ok=True)
     corpus = args.data / f"corpus-{args.size}.txt"
     if not corpus.exists():
