@@ -24,6 +24,7 @@ from typing import NamedTuple
 import ahocorasick
 import numpy as np
 
+from . import cache
 from .errors import CleanerError
 from .normalize import (
     COMMON_MARKS,
@@ -37,6 +38,7 @@ from .rules import WHOLE_LINE_BYTES, Rule
 
 ENGINES = ("ahocorasick", "hyperscan", "auto")
 UNBOUNDED = 1 << 62  # no length limit
+CACHED_RULE_SETS = 50  # rule sets at least this large keep their scan tables in the cache
 _ASCII_BUT_BREAK = bytes(b for b in range(128) if b != 10)
 
 
@@ -141,37 +143,58 @@ class RefTable:
         return found
 
 
+def scan_tables(rules: list[Rule]) -> tuple[list[str], RefTable, dict[bytes, int], bytes]:
+    """The automaton's keys, what each key's hit means, the literals found by their marks, and
+    the bytes the mark pass keeps. About 0.1 s for the shipped library, so a large rule set's
+    tables are kept in the user's cache (see `cache`), under the rule fields they come from."""
+    if len(rules) < CACHED_RULE_SETS:  # built in a few milliseconds
+        return _build_tables(rules)
+    key = repr([_scanned_fields(rule) for rule in rules]).encode("utf-8", "surrogateescape")
+    return cache.memo("scan", key, lambda: _build_tables(rules), valid=lambda found: isinstance(found, tuple))
+
+
+def _scanned_fields(rule: Rule) -> tuple:
+    """Everything of a rule that goes into the scan tables."""
+    return (rule.anchors, sorted(rule.trimmed_anchors), rule.end, rule.kind, rule.whole_line,
+            rule.pattern is None, rule.at, rule.joined, rule.max_len)
+
+
+def _build_tables(rules: list[Rule]) -> tuple[list[str], RefTable, dict[bytes, int], bytes]:
+    keys: dict[str, set[Ref]] = {}
+    literals: dict[bytes, set[Ref]] = {}
+    for position, rule in enumerate(rules):
+        # An exact label is compared once trimmed: its keys come from the trimmed anchors.
+        anchors = sorted(rule.trimmed_anchors) if exact_label(rule) else rule.anchors
+        for phrase, is_end in chain(((a, False) for a in anchors), ((e, True) for e in rule.end)):
+            limit = UNBOUNDED if is_end else length_limit(rule)
+            cuts = rule.kind == "span" and not is_end
+            found = scan_keys(
+                phrase, exact_label(rule) and not is_end, rule.at if not is_end else "", rule.joined and not is_end
+            )
+            weak = bool(found) and weak_key(phrase)
+            mark = telling_mark(phrase) if weak or not found else None
+            if found and not (weak and mark not in COMMON_MARKS):
+                needs = tuple(sorted(mark_literals(mark))) if weak else ()
+                for key in found:
+                    keys.setdefault(key, set()).add(Ref(position, is_end, limit, cuts, needs))
+            else:  # a symbol ("©"), or a common word made telling by a rare mark ("% off")
+                for literal in mark_literals(mark):
+                    literals.setdefault(literal, set()).add(Ref(position, is_end, limit, cuts))
+    refs = RefTable([sorted(refs) for refs in chain(keys.values(), literals.values())])
+    literal_ids = {literal: len(keys) + i for i, literal in enumerate(literals)}
+    wanted = set(b"".join(literals)) | refs.needed_bytes | {10}
+    not_marks = bytes(b for b in range(256) if b not in wanted)
+    return list(keys), refs, literal_ids, not_marks
+
+
 class Matcher:
     def __init__(self, rules: list[Rule], engine: str = "ahocorasick"):
         self.rules = rules
         self.engine = resolve_engine(engine)
-        keys: dict[str, set[Ref]] = {}
-        literals: dict[bytes, set[Ref]] = {}
-        for position, rule in enumerate(rules):
-            # An exact label is compared once trimmed: its keys come from the trimmed anchors.
-            anchors = sorted(rule.trimmed_anchors) if exact_label(rule) else rule.anchors
-            for phrase, is_end in chain(((a, False) for a in anchors), ((e, True) for e in rule.end)):
-                limit = UNBOUNDED if is_end else length_limit(rule)
-                cuts = rule.kind == "span" and not is_end
-                found = scan_keys(
-                    phrase, exact_label(rule) and not is_end, rule.at if not is_end else "", rule.joined and not is_end
-                )
-                weak = bool(found) and weak_key(phrase)
-                mark = telling_mark(phrase) if weak or not found else None
-                if found and not (weak and mark not in COMMON_MARKS):
-                    needs = tuple(sorted(mark_literals(mark))) if weak else ()
-                    for key in found:
-                        keys.setdefault(key, set()).add(Ref(position, is_end, limit, cuts, needs))
-                else:  # a symbol ("©"), or a common word made telling by a rare mark ("% off")
-                    for literal in mark_literals(mark):
-                        literals.setdefault(literal, set()).add(Ref(position, is_end, limit, cuts))
-        self.refs = RefTable([sorted(refs) for refs in chain(keys.values(), literals.values())])
-        self.literal_ids = {literal: len(keys) + i for i, literal in enumerate(literals)}
-        wanted = set(b"".join(literals)) | self.refs.needed_bytes | {10}
-        self.not_marks = bytes(b for b in range(256) if b not in wanted)
+        keys, self.refs, self.literal_ids, self.not_marks = scan_tables(rules)
         self.automaton = self.database = None
         if keys and self.engine == "hyperscan":
-            self._build_hyperscan(list(keys))
+            self._build_hyperscan(keys)
         elif keys:
             self.automaton = ahocorasick.Automaton()
             for key_id, key in enumerate(keys):
