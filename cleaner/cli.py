@@ -138,7 +138,9 @@ def clean(
         )
     else:
         cleaner = Cleaner(rules=chosen, engine=engine)
-        status, report = _clean_files(cleaner, files, separator, explain, chunk_size, input_format, settings, workers)
+        status, report = _clean_files(
+            cleaner, files, separator, explain, chunk_size, input_format, settings, workers, counted=stats
+        )
     if stats:
         print(report.table(), file=sys.stderr)
     return status
@@ -176,11 +178,16 @@ def _clean_tree(rules, files, output, settings, input_format, include, exclude, 
     return summary.exit_code, summary.counts
 
 
-def _clean_files(cleaner, files, separator, explain, chunk_size, input_format=None, settings=None, workers=None):
+def _clean_files(
+    cleaner, files, separator, explain, chunk_size, input_format=None, settings=None, workers=None, counted=True
+):
+    """Clean to standard output. Removals are recorded only for --explain or --stats (`counted`):
+    recording makes workers hand every removal back."""
     status = 0
     out = _stdout(files)
     with _atomic_text(explain) as audit:
         report = Report(audit)
+        recorded = report if explain is not None or counted else None
         for name in [str(f) for f in files] if files else ["-"]:
             try:
                 if name == "-":
@@ -196,7 +203,7 @@ def _clean_files(cleaner, files, separator, explain, chunk_size, input_format=No
             try:
                 if fmt == "text":
                     cleaner.clean_stream(
-                        stream, out.write, name=label, separator=separator, chunk_size=chunk_size, report=report,
+                        stream, out.write, name=label, separator=separator, chunk_size=chunk_size, report=recorded,
                         workers=workers or default_workers(),
                     )
                 else:

@@ -72,6 +72,17 @@ def test_explain_writes_an_audit_and_leaves_stdout_unchanged(rules, tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".audit")]  # no temporary left
 
 
+def test_stats_alone_counts_the_removals_of_every_worker(rules, tmp_path):
+    """Without --stats or --explain no removal is recorded (workers hand nothing back): --stats
+    alone must still turn recording on, in the workers too."""
+    (tmp_path / "in.txt").write_text(ARTICLE * 50)
+    result = run("clean", *rules, "--stats", "--workers", "2", "--chunk-size", "200", "--doc-sep", "", "in.txt",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split()[2] for line in result.stderr.decode().splitlines()[1:-1]}
+    assert rows == {"TST001": "50", "TST002": "50"}
+
+
 def test_explain_to_a_stream_named_as_a_file_is_written_as_it_goes(rules, tmp_path):
     """/dev/stderr cannot be replaced by a rename: the audit goes straight to the stream."""
     result = run("clean", *rules, "--explain", "/dev/stderr", input=ARTICLE.encode(), cwd=tmp_path)
