@@ -101,7 +101,6 @@ class RefTable:
         self.need_sets = sorted({r.needs for r in flat if r.needs})
         need_ids = {needs: i for i, needs in enumerate(self.need_sets)}
         self.need_id = np.array([need_ids.get(r.needs, -1) for r in flat], np.int64)
-        self.needed_bytes = set(b"".join(chain.from_iterable(self.need_sets)))
 
     def expand(self, lines: np.ndarray, key_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One row per ref of each hit: (line, ref index)."""
@@ -111,15 +110,26 @@ class RefTable:
         refs = np.repeat(self.key_first[key_ids], counts) + np.arange(total) - row_start
         return np.repeat(lines, counts), refs
 
-    def has_needed(self, marks: Marks, lines: np.ndarray, refs: np.ndarray) -> np.ndarray:
+    def has_needed(self, chunk: bytes, starts, ends, lines: np.ndarray, refs: np.ndarray) -> np.ndarray:
         """Whether each row's line holds a character its ref needs (rows without needs: True).
-        Only the need sets some row asks for are looked up: "." is in every line of prose."""
+        The few rows with needs are checked line by line: the marks they need (":", ".") are in
+        most lines of prose, so finding all of them in the chunk would cost more."""
         need_ids = self.need_id[refs]
         usable = need_ids < 0
-        for need_id in _distinct(need_ids[~usable]).tolist():
-            rows = need_ids == need_id
-            holding = np.concatenate([marks.lines_of(literal) for literal in self.need_sets[need_id]])
-            usable[rows] = _within(lines[rows], holding)
+        asking = np.flatnonzero(~usable)
+        if not len(asking):
+            return usable
+        asked = lines[asking]
+        known: dict[tuple[int, int], bool] = {}
+        holds = []
+        for line, need, start, end in zip(
+            asked.tolist(), need_ids[asking].tolist(), starts[asked].tolist(), ends[asked].tolist()
+        ):
+            held = known.get((line, need))
+            if held is None:
+                held = known[line, need] = any(chunk.find(raw, start, end) >= 0 for raw in self.need_sets[need])
+            holds.append(held)
+        usable[asking] = holds
         return usable
 
     def candidates(self, lines: np.ndarray, refs: np.ndarray, starts, ends) -> list[Candidate]:
@@ -182,7 +192,7 @@ def _build_tables(rules: list[Rule]) -> tuple[list[str], RefTable, dict[bytes, i
                     literals.setdefault(literal, set()).add(Ref(position, is_end, limit, cuts))
     refs = RefTable([sorted(refs) for refs in chain(keys.values(), literals.values())])
     literal_ids = {literal: len(keys) + i for i, literal in enumerate(literals)}
-    wanted = set(b"".join(literals)) | refs.needed_bytes | {10}
+    wanted = set(b"".join(literals)) | {10}
     not_marks = bytes(b for b in range(256) if b not in wanted)
     return list(keys), refs, literal_ids, not_marks
 
@@ -235,7 +245,7 @@ class Matcher:
         if not len(refs):
             return []
         starts, ends = _line_bounds(chunk)
-        usable = table.has_needed(marks, lines, refs)
+        usable = table.has_needed(chunk, starts, ends, lines, refs)
         fits = table.limit[refs] >= lengths[lines]
         # A line where a span rule may cut keeps all its refs: what the cut leaves is checked
         # against the line's other rules.

@@ -388,3 +388,34 @@ def test_a_cut_takes_the_invisible_characters_before_it_and_a_line_left_with_onl
     cleaner = make_cleaner(SPAN)
     assert cleaner.clean_text(text) == expected
     assert cleaner.clean_text(text, chunk_size=7) == expected
+
+
+WEAK = """
+[[rule]]
+code = "VID001"
+category = "related"
+description = "A video label: one common word, told apart by its colon"
+kind = "line"
+anchors = ["watch:"]
+regex = '''^\\W*watch:'''
+max_len = 80
+examples = ["Watch: Floods hit three towns"]
+"""
+
+
+@pytest.mark.parametrize(
+    "line, removed",
+    [
+        ("Watch: Floods hit three towns", True),
+        ("Watch:", True),  # the mark is the line's last byte
+        ("\u25b6 WATCH:", True),
+        ("Watch", False),  # the word without its mark
+        ("Watch the floods: three towns hit", False),  # the mark elsewhere in the line
+    ],
+)
+@pytest.mark.parametrize("chunk_size", [1, 64, 1 << 20])
+def test_a_weak_anchor_needs_its_mark_on_its_own_line(make_cleaner, line, removed, chunk_size):
+    """The scan finds "watch:" by its word and keeps the hit only where the line holds a colon."""
+    text = f"Rescuers came:\n{line}\nThe river rose: two metres.\n"
+    expected = "Rescuers came:\nThe river rose: two metres.\n" if removed else text
+    assert make_cleaner(WEAK).clean_bytes(text.encode(), chunk_size=chunk_size).decode() == expected
