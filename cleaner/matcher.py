@@ -212,13 +212,20 @@ class Matcher:
             self.automaton.make_automaton()
 
     def _build_hyperscan(self, keys: list[str]) -> None:
+        """Compiling the database takes about 0.13 s: it is kept in the user's cache, serialized.
+        A database serialized on another machine (a shared home) may not load here: compiled then."""
         import hyperscan
 
-        self.database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         expressions = [k.encode("latin-1") for k in keys]
-        self.database.compile(
-            expressions=expressions, ids=list(range(len(keys))), elements=len(keys), flags=0, literal=True
+        serialized = cache.memo(
+            "hyperscan", b"\0".join([hyperscan.__version__.encode(), *expressions]),
+            lambda: hyperscan.dumpb(_hyperscan_database(expressions)), valid=lambda found: isinstance(found, bytes)
         )
+        try:
+            self.database = hyperscan.loadb(serialized, hyperscan.HS_MODE_BLOCK)
+            self.database.scratch = hyperscan.Scratch(self.database)  # compile() makes one, loadb() not
+        except hyperscan.error:
+            self.database = _hyperscan_database(expressions)
 
     def __getstate__(self):  # a Hyperscan database does not pickle: workers rebuild the matcher
         return {"rules": self.rules, "engine": self.engine}
@@ -305,6 +312,16 @@ class Marks:
         for offset in range(1, len(literal)):
             at = at[rest[at + offset] == literal[offset]]
         return np.searchsorted(self._breaks, at)
+
+
+def _hyperscan_database(expressions: list[bytes]):
+    import hyperscan
+
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(
+        expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions), flags=0, literal=True
+    )
+    return database
 
 
 def shortest_lengths(view: bytes, breaks: np.ndarray) -> np.ndarray:

@@ -46,3 +46,22 @@ def test_unknown_engine_is_a_clear_error():
     with pytest.raises(CleanerError) as caught:
         Cleaner(engine="regex")
     assert caught.value.exit_code == 2 and "hyperscan" in caught.value.message
+
+
+def test_the_database_is_kept_in_the_cache_and_a_bad_one_is_compiled_again(tmp_path, monkeypatch):
+    from cleaner import cache, matcher
+
+    monkeypatch.setenv("CLEANER_CACHE_DIR", str(tmp_path))
+    data = sample(1 << 20, seed=5)
+    expected = DEFAULT.clean_bytes(data)
+    assert Cleaner(engine="hyperscan").clean_bytes(data) == expected  # compiled, then kept
+    (kept,) = tmp_path.glob("hyperscan-*.pickle")
+    compile_ = matcher._hyperscan_database
+    with monkeypatch.context() as patched:
+        patched.setattr(matcher, "_hyperscan_database", lambda *args: pytest.fail("compiled again"))
+        assert Cleaner(engine="hyperscan").clean_bytes(data) == expected
+    cache.store(kept, b"not a database")  # from another machine, say: it cannot be loaded here
+    compiled = []
+    monkeypatch.setattr(matcher, "_hyperscan_database", lambda expressions: compiled.append(1) or compile_(expressions))
+    assert Cleaner(engine="hyperscan").clean_bytes(data) == expected
+    assert compiled == [1]
