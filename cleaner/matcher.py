@@ -342,13 +342,6 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     return values[np.concatenate([[True], values[1:] != values[:-1]])] if len(values) else values
 
 
-def _within(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    """np.isin (which calls np.unique) for values and a pool of integers."""
-    pool = _distinct(pool)
-    at = np.minimum(np.searchsorted(pool, values), max(len(pool) - 1, 0))
-    return pool[at] == values if len(pool) else np.zeros(len(values), bool)
-
-
 def _per_line(kept: bytes) -> np.ndarray:
     """The bytes between line breaks, per line, of what a delete-translate kept."""
     breaks = np.flatnonzero(np.frombuffer(kept, np.uint8) == 10)
