@@ -240,6 +240,39 @@ def test_encoded_string_decodes_to_the_value(value, like):
     literal.encode("utf-8")  # always valid UTF-8 (lone surrogates escaped)
 
 
+def _reference_encode_string(value: str, like: str) -> str:
+    """The first encode_string: every escape of `like` parsed left to right, on every call."""
+    import re
+
+    ascii_only = like.isascii()
+    result = json.dumps(value, ensure_ascii=ascii_only)
+    if not ascii_only and re.search("[\ud800-\udfff]", result):
+        result = re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", result)
+    if "\\/" in like or "\\u" in like:
+        escapes = set(re.findall(r"\\(u[0-9a-fA-F]{4}|.)", like, re.S))
+        if "/" in escapes:
+            result = result.replace("/", "\\/")
+        if escapes & {"u003c", "u003C", "u003e", "u003E", "u0026"}:
+            result = result.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        if any(e[0] == "u" and e[1:] != e[1:].lower() for e in escapes):
+            upper = lambda m: m.group() if len(m.group(1)) % 2 == 0 else f"{m.group(1)}u{m.group(2).upper()}"
+            result = re.sub(r"(\\+)u([0-9a-f]{4})", upper, result)
+    return result
+
+
+_ESCAPES = ["\\/", "\\\\", "\\\\/", "\\u00e9", "\\u00E9", "\\u003c", "\\u003E", "\\u0026", "\\\\u003c",
+            "\\\\u00E9", "\\n", "/", "<", "é", "a", "\\ud83d\\ude00"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(alphabet=st.sampled_from(list("ab/<>&\\\"é\u00e9\ud800\n\x01"))),
+       parts=st.lists(st.sampled_from(_ESCAPES), max_size=8))
+def test_encoded_string_keeps_the_style_the_first_version_kept(value, parts):
+    """Only the cost changed: the substring tests and the backslash count answer as the full parse."""
+    like = '"' + "".join(parts) + '"'
+    assert encode_string(value, like) == _reference_encode_string(value, like)
+
+
 def test_multinews_keeps_separators_and_line_ends_as_they_were(engine):
     data = b"Advertisement NEWLINE_CHAR A. |||||B. NEWLINE_CHARAdvertisement   |||||\tC.\r\n"
     out, tally = run(MultiNewsFormat(), data, engine)

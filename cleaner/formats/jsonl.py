@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from json.decoder import scanstring
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import BinaryIO, Iterator
 
 from .base import Document, Item, Malformed, Raw, RecordWriter, Write, split_ending
@@ -19,7 +20,11 @@ from .base import Document, Item, Malformed, Raw, RecordWriter, Write, split_end
 _SPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.S)  # left to right, so '\\\\' is one escape
+# Escapes whose use in the original literal the new one copies (each begins with its backslash).
+_SLASH = re.compile(r"\\/")
+_HTML_ESCAPES = ("\\u003c", "\\u003C", "\\u003e", "\\u003E", "\\u0026")
+_HTML = re.compile("|".join(map(re.escape, _HTML_ESCAPES)))
+_UPPER_HEX = re.compile(r"\\u(?=[0-9a-fA-F]{4})[0-9a-fA-F]{0,3}[A-F]")
 _HEX_ESCAPE = re.compile(r"(\\+)u([0-9a-f]{4})")
 
 
@@ -114,20 +119,36 @@ def top_level_fields(text: str, start: int = 0) -> dict[str, tuple[object, int, 
 
 
 def encode_string(value: str, like: str) -> str:
-    """`value` as a JSON string literal, escaped in the style of the literal `like`."""
+    """`value` as a JSON string literal, escaped in the style of the literal `like`.
+
+    Called for every record whose text changed: each style question is asked with a substring
+    test first, and only its hits are checked for being escapes."""
     ascii_only = like.isascii()
-    result = json.dumps(value, ensure_ascii=ascii_only)
-    if not ascii_only and _LONE_SURROGATE.search(result):  # JSON can only carry these escaped
-        result = _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", result)
-    if "\\/" in like or "\\u" in like:
-        escapes = set(_ESCAPE.findall(like))
-        if "/" in escapes:
-            result = result.replace("/", "\\/")
-        if escapes & {"u003c", "u003C", "u003e", "u003E", "u0026"}:
-            result = result.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        if any(e[0] == "u" and e[1:] != e[1:].lower() for e in escapes):
-            result = _HEX_ESCAPE.sub(_upper_hex, result)
+    result = encode_basestring_ascii(value) if ascii_only else encode_basestring(value)
+    if not ascii_only:
+        try:
+            result.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: JSON can only carry them escaped
+            result = _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", result)
+    if "\\/" in like and _escaped(_SLASH, like):
+        result = result.replace("/", "\\/")
+    if any(escape in like for escape in _HTML_ESCAPES) and _escaped(_HTML, like):
+        result = result.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    if "\\u" in like and _escaped(_UPPER_HEX, like):
+        result = _HEX_ESCAPE.sub(_upper_hex, result)
     return result
+
+
+def _escaped(pattern: re.Pattern, literal: str) -> bool:
+    """Whether `pattern` matches `literal` at a backslash that starts an escape: one after an
+    even run of backslashes ('\\\\/' is an escaped backslash and a plain slash)."""
+    for match in pattern.finditer(literal):
+        before = match.start()
+        while before > 0 and literal[before - 1] == "\\":
+            before -= 1
+        if (match.start() - before) % 2 == 0:
+            return True
+    return False
 
 
 def _upper_hex(match: re.Match) -> str:
