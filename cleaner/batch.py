@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import multiprocessing
 import os
@@ -26,10 +27,12 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from itertools import chain, islice
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -50,7 +53,8 @@ from .formats import (
     wrap_input,
 )
 from .output import TidyWriter, Write
-from .reader import SeparatorLines
+from .parallel import WorkerDied
+from .reader import SeparatorLines, line_chunks
 from .report import Report
 from .rules import Rule
 
@@ -153,6 +157,104 @@ def clean_items(
         if size >= batch_bytes or len(waiting) >= 4096:
             flush()
     flush()
+
+
+def clean_records_in_order(
+    engine: Engine, settings: Settings, format_name: str, stream: BinaryIO, write: Write, tally, workers: int
+) -> None:
+    """`clean_items` over one stream of records (JSONL, Multi-News) on `workers` processes, written
+    in order: blocks of whole lines go to the workers, and what a block did comes back to `tally`
+    as clean_items would have told it, with the stream's own line numbers. A block that a worker
+    could not finish as one process would (a record error, NUL bytes, more problems than it lists)
+    is cleaned again here, so that the output and the messages are the same as in one process.
+    Input too small for two blocks never starts a pool."""
+    _RecordsInOrder(engine, settings, format_name, write, tally).run(stream, workers)
+
+
+class _RecordsInOrder:
+    def __init__(self, engine: Engine, settings: Settings, format_name: str, write: Write, tally):
+        self.engine, self.settings, self.write, self.tally = engine, settings, write, tally
+        self.format = make_format(format_name, field=settings.field, id_field=settings.id_field,
+                                  separator=settings.separator)
+        self.job = Job(0, "<stream>", "", format_name, None, 0)
+        self.by_code = {rule.code: rule for rule in engine.rules}
+
+    def run(self, stream: BinaryIO, workers: int) -> None:
+        blocks = line_chunks(stream, BLOCK_SIZE)
+        head = list(islice(blocks, 2))
+        # Every removal comes back with its record (the audit form): the tally is told of each.
+        settings = dataclasses.replace(self.settings, explain=True)
+        pool = _process_pool(self.engine.rules, settings, workers) if len(head) > 1 else _Inline()
+        window = workers * IN_FLIGHT_PER_WORKER if len(head) > 1 else 1
+        pending: deque = deque()
+        base = 0  # lines before the block
+        try:
+            for block in chain(head, blocks):
+                work = pool.submit(_task, _clean_block, self.job, block) if len(head) > 1 else None
+                pending.append((block, base, work))
+                base += block.count(b"\n")
+                while len(pending) >= window:
+                    self._write_block(*pending.popleft())
+            while pending:
+                self._write_block(*pending.popleft())
+        except BrokenProcessPool:
+            message = "a worker process died unexpectedly (killed, or out of memory?); the output is incomplete"
+            raise WorkerDied(message) from None
+        finally:
+            pool.shutdown(cancel_futures=True)
+
+    def _write_block(self, block: bytes, base: int, work: Future | None) -> None:
+        outcome = work.result() if work is not None else None
+        if not _told_in_full(outcome):
+            self._clean_here(block, base)
+            return
+        if outcome.data:
+            self.write(outcome.data)
+        self._tell(outcome.tally, base)
+
+    def _clean_here(self, block: bytes, base: int) -> None:
+        stream = wrap_input(io.BytesIO(block), binary_check=False)
+        shifted = _Shifted(self.tally, base)
+        try:
+            clean_items(self.format, stream, self.write, self.engine, shifted, self.settings.on_error)
+        except RecordError as error:
+            raise RecordError(base + error.line, error.message) from None
+
+    def _tell(self, tally: Tally, base: int) -> None:
+        """A worker's removals and problems, in record order, as clean_items tells them."""
+        told = [(line, True, entry) for line, *entry in tally.problems]
+        told += [(line, False, (record_id, *entry)) for record_id, line, *entry in tally.audit]
+        for line, is_problem, entry in sorted(told, key=lambda item: item[0]):
+            if is_problem:
+                record_id, message, action = entry
+                self.tally.problem(Malformed(base + line, message, b"", record_id), action)
+            else:
+                record_id, part, removal_line, code, removed = entry
+                document = Document([], line=base + line, part=part, id=record_id)
+                removal = Removal(0, len(removed), self.by_code[code], removal_line, False)
+                self.tally.removal(document, removal, removed)
+
+
+def _told_in_full(outcome: Outcome | None) -> bool:
+    """Whether a worker cleaned the block as one process would, and listed all its problems."""
+    if outcome is None or outcome.status != "done":
+        return False
+    return outcome.tally.skipped + outcome.tally.kept <= len(outcome.tally.problems)
+
+
+class _Shifted:
+    """A tally for one block, cleaned here, that tells the stream's tally in its line numbers."""
+
+    def __init__(self, tally, base: int):
+        self.tally, self.base = tally, base
+        self.documents = 0
+
+    def removal(self, document: Document, removal: Removal, removed: bytes) -> None:
+        moved = Document([], line=document.line + self.base, part=document.part, id=document.id)
+        self.tally.removal(moved, removal, removed)
+
+    def problem(self, item: Malformed, action: str) -> None:
+        self.tally.problem(Malformed(item.line + self.base, item.message, item.data, item.id), action)
 
 
 def _clean_together(items: list, writer, engine: Engine, tally_of: Callable, on_error: str) -> None:
@@ -638,6 +740,14 @@ def _clean_block(job: Job, source: tuple[int, int] | bytes) -> Outcome:
     return Outcome("done", tally, data=compress(output, job.compression) if output else b"", lines=tally.lines)
 
 
+def _process_pool(rules: list[Rule], settings: Settings, workers: int) -> ProcessPoolExecutor:
+    """Worker processes with the engine built once each (see _start_worker)."""
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods and sys.platform != "darwin" else "spawn")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                               initargs=(rules, settings, os.getpid()))
+
+
 class _Inline:
     """An executor that runs each task at once, in this process (one worker)."""
 
@@ -799,11 +909,7 @@ class Batch:
         if workers <= 1:
             _setup(self.rules, self.settings)
             return _Inline()
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods and sys.platform != "darwin" else "spawn")
-        return ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_start_worker, initargs=(self.rules, self.settings, os.getpid())
-        )
+        return _process_pool(self.rules, self.settings, workers)
 
     def _schedule(self, pool, jobs: list[Job], workers: int) -> None:
         window = workers * IN_FLIGHT_PER_WORKER

@@ -23,6 +23,7 @@ from .batch import (
     Settings,
     check_side_file,
     clean_items,
+    clean_records_in_order,
     default_workers,
     document_label,
     plan,
@@ -207,7 +208,7 @@ def _clean_files(
                         workers=workers or default_workers(),
                     )
                 else:
-                    _clean_records(cleaner, fmt, stream, out.write, label, report, settings)
+                    _clean_records(cleaner, fmt, stream, out.write, label, report, settings, workers or default_workers())
             except RecordError as error:
                 print(f"cleaner: {label}:{error.line}: {error.message}", file=sys.stderr)
                 status = 1
@@ -228,8 +229,9 @@ def _clean_files(
     return status, report
 
 
-def _clean_records(cleaner, fmt_name, stream, write, label, report, settings) -> None:
-    """JSONL or Multi-News to standard output, in this process."""
+def _clean_records(cleaner, fmt_name, stream, write, label, report, settings, workers) -> None:
+    """JSONL or Multi-News to standard output: with several workers, blocks of records are
+    cleaned in worker processes and written in order."""
 
     class Recorder:
         documents = 0
@@ -240,6 +242,9 @@ def _clean_records(cleaner, fmt_name, stream, write, label, report, settings) ->
         def problem(self, item, action):
             print(f"cleaner: {label}:{item.line}: {item.message} ({action})", file=sys.stderr)
 
+    if workers > 1:
+        clean_records_in_order(cleaner.engine, settings, fmt_name, stream, write, Recorder(), workers)
+        return
     fmt = make_format(fmt_name, field=settings.field, id_field=settings.id_field, separator=settings.separator)
     clean_items(fmt, stream, write, cleaner.engine, Recorder(), settings.on_error)
 
