@@ -124,8 +124,10 @@ def clean_items(
     tally,
     on_error: str = "stop",
     batch_bytes: int = BATCH_BYTES,
+    at_start: bool = True,
 ) -> None:
     """Read `stream` in format `fmt`, clean each document, write it back in the same format.
+    `at_start` is False for a block cut from further on in a stream (see Format.read).
 
     `tally` receives removals (`removal(document, removal, removed)`), malformed records under
     skip/keep (`problem(item, action)`) and the document count. Documents that come whole (a
@@ -141,7 +143,7 @@ def clean_items(
         waiting.clear()
         size = 0
 
-    for item in fmt.read(stream):
+    for item in fmt.read(stream, at_start):
         if isinstance(item, Document) and not isinstance(item.chunks, list):
             flush()
             document = DocumentCleaner(engine, TidyWriter(writer.begin(item)), _recorder(tally, item))
@@ -190,7 +192,7 @@ class _RecordsInOrder:
         base = 0  # lines before the block
         try:
             for block in chain(head, blocks):
-                work = pool.submit(_task, _clean_block, self.job, block) if len(head) > 1 else None
+                work = pool.submit(_task, _clean_block, self.job, block, base == 0) if len(head) > 1 else None
                 pending.append((block, base, work))
                 base += block.count(b"\n")
                 while len(pending) >= window:
@@ -216,7 +218,8 @@ class _RecordsInOrder:
         stream = wrap_input(io.BytesIO(block), binary_check=False)
         shifted = _Shifted(self.tally, base)
         try:
-            clean_items(self.format, stream, self.write, self.engine, shifted, self.settings.on_error)
+            on_error = self.settings.on_error
+            clean_items(self.format, stream, self.write, self.engine, shifted, on_error, at_start=base == 0)
         except RecordError as error:
             raise RecordError(base + error.line, error.message) from None
 
@@ -714,8 +717,9 @@ class _Collector:
         raise AssertionError("plain-text files read whole hand out documents only")
 
 
-def _clean_block(job: Job, source: tuple[int, int] | bytes) -> Outcome:
-    """One block of whole lines of a split file: a byte range of the file, or the bytes."""
+def _clean_block(job: Job, source: tuple[int, int] | bytes, at_start: bool = True) -> Outcome:
+    """One block of whole lines of a split file: a byte range of the file, or the bytes;
+    `at_start` when it is the file's first."""
     worker = _worker
     tally = worker.tally()
     try:
@@ -727,7 +731,8 @@ def _clean_block(job: Job, source: tuple[int, int] | bytes) -> Outcome:
             data = source
         parts: list[bytes] = []
         stream = wrap_input(io.BytesIO(data))
-        clean_items(worker.format(job.format), stream, parts.append, worker.engine, tally, worker.settings.on_error)
+        fmt = worker.format(job.format)
+        clean_items(fmt, stream, parts.append, worker.engine, tally, worker.settings.on_error, at_start=at_start)
     except BinaryInput:
         return Outcome("binary", message=f"{job.source}: binary file (NUL bytes), skipped")
     except RecordError as error:
@@ -993,7 +998,7 @@ class Batch:
                 for source, on_disk in blocks:
                     if split.failed:
                         return
-                    yield _clean_block, (job, source), lambda o, i=count, n=on_disk: split.receive(i, o, n)
+                    yield _clean_block, (job, source, count == 0), lambda o, i=count, n=on_disk: split.receive(i, o, n)
                     count += 1
         except CorruptInput as error:
             split.fail("failed", f"{job.source}: {error}")

@@ -247,7 +247,7 @@ class _Texts:
         self.cleaned: list[bytes] = []
         self.parts: list[bytes] = []
 
-    def read(self, stream) -> Iterator[Document]:
+    def read(self, stream, at_start: bool = True) -> Iterator[Document]:
         return iter(self.documents)
 
     def writer(self, write) -> "_Texts":
@@ -622,14 +622,15 @@ def _clean_small_files_task(works: list[Work], spec: RuleSpec, settings: Setting
     return results
 
 
-def _clean_block(job: Job, data: bytes, engine, settings: Settings) -> Outcome:
-    """One piece of whole lines of a split file, cleaned in memory (the output in `data`)."""
+def _clean_block(job: Job, data: bytes, engine, settings: Settings, at_start: bool = True) -> Outcome:
+    """One piece of whole lines of a split file, cleaned in memory (the output in `data`);
+    `at_start` when it is the file's first."""
     lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
     tally = _new_tally(settings)
     parts: list[bytes] = []
     try:
         clean_items(_format(settings, job.format), wrap_input(io.BytesIO(data)), parts.append, engine, tally,
-                    settings.on_error)
+                    settings.on_error, at_start=at_start)
     except _EXPECTED as error:
         outcome = _failure(job, error)
         outcome.lines = lines
@@ -654,7 +655,7 @@ def _clean_blocks_task(work: Work, spec: RuleSpec, settings: Settings, block_siz
                     break
                 if not data.endswith(b"\n"):
                     data += stream.readline()
-                outcome = _clean_block(job, data, engine, settings)
+                outcome = _clean_block(job, data, engine, settings, at_start=not outcomes)
                 outcomes.append(outcome)
                 if outcome.status != "done":
                     raise _Stop
@@ -691,7 +692,7 @@ def _clean_range_task(work: Work, spec: RuleSpec, settings: Settings, index: int
             data = handle.read(last - first) if last > first else b""
     except OSError as error:
         return _failure(job, error)
-    outcome = _clean_block(job, data, engine, settings)
+    outcome = _clean_block(job, data, engine, settings, at_start=first == 0)
     if outcome.status == "done":
         with _Atomic(_part(work.output, index)) as out:
             out.write(outcome.data)

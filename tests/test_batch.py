@@ -166,6 +166,22 @@ def test_split_files_come_out_in_order_with_the_right_line_numbers(rules, tmp_pa
     assert "doc-149" in labels and any(label.endswith("c-None.src:34#1") for label in labels)
 
 
+def test_a_byte_order_mark_is_the_files_own_however_the_file_is_split(rules, tmp_path):
+    """Before a later record (files joined with `cat`), a mark makes that record malformed: kept
+    as it is under --on-error keep, whether or not a block of the split file starts there."""
+    lines = [json.dumps({"id": i, "text": f"Story {i}.\nAdvertisement\n"}).encode() for i in range(80)]
+    data = b"\xef\xbb\xbf" + b"\n".join(b"\xef\xbb\xbf" + line if i % 4 == 3 else line for i, line in enumerate(lines))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "joined.jsonl").write_bytes(data + b"\n")
+    outputs = {}
+    for block_size in (BLOCK_SIZE, 200):
+        run_batch([tmp_path / "in"], tmp_path / f"out-{block_size}", rules, workers=2, block_size=block_size,
+                  on_error="keep")
+        outputs[block_size] = (tmp_path / f"out-{block_size}" / "joined.jsonl").read_bytes()
+    assert outputs[200] == outputs[BLOCK_SIZE]
+    assert outputs[200].count(b"\xef\xbb\xbf") == 21 and outputs[200].count(b"Advertisement") == 20
+
+
 def test_small_files_cleaned_together_come_out_as_when_cleaned_alone(rules, tmp_path, monkeypatch):
     for n, text in enumerate(articles(40) + ["", "no line break", "Advertisement", "Join the conversation\n"]):
         (tmp_path / "in" / f"d{n % 3}").mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,8 @@ def jsonl(generator: Generator, size: int, bad_every: int = 0) -> bytes:
             line = '{"id": "broken", "text": \n'  # malformed: skipped under --on-error skip
         else:
             line = json.dumps({"id": f"r{len(lines)}", "text": "\n".join(body) + "\n", "n": len(lines)}) + "\n"
+        if bad_every and len(lines) % 13 == 12:
+            line = "\ufeff" + line  # files joined with `cat`: malformed, wherever a range or block starts
         lines.append(line)
         total += len(line)
     return "".join(lines).encode("utf-8")

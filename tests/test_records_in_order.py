@@ -106,3 +106,15 @@ def test_more_problems_in_a_block_than_a_worker_lists_are_all_told(engine, monke
     expected = one_process(engine, "jsonl", data, "skip")
     assert sum(t[0] == "problem" for t in expected[1]) == 200
     assert in_order(engine, "jsonl", data, "skip", 2) == expected
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_byte_order_mark_opens_only_the_stream_not_a_block(engine, monkeypatch, workers):
+    """A mark at the very start of the stream is the stream's; before a later record (files
+    joined with `cat`) it makes that record malformed, wherever the blocks happen to be cut."""
+    monkeypatch.setattr(batch, "BLOCK_SIZE", 600)
+    records = [json.dumps({"id": f"r{i}", "text": ARTICLES[i % len(ARTICLES)]}).encode() for i in range(60)]
+    data = b"\xef\xbb\xbf" + b"\n".join(b"\xef\xbb\xbf" + r if i % 5 == 4 else r for i, r in enumerate(records)) + b"\n"
+    expected = one_process(engine, "jsonl", data, "skip")
+    assert sum(t[0] == "problem" for t in expected[1]) == 12  # every fifth record; the first is fine
+    assert in_order(engine, "jsonl", data, "skip", workers) == expected

@@ -57,9 +57,10 @@ class Writer(Protocol):
 class Format(Protocol):
     name: str
 
-    def read(self, stream) -> Iterator[Item]:
+    def read(self, stream, at_start: bool = True) -> Iterator[Item]:
         """The documents of a binary stream. A document's chunks must be consumed before the
-        next item is asked for."""
+        next item is asked for. `at_start` is False for a block cut from further on in a stream
+        (where a byte-order mark is no longer the stream's own)."""
 
     def writer(self, write: Write) -> Writer: ...
 

@@ -35,11 +35,11 @@ class JsonlFormat:
         self.field = field
         self.id_field = id_field
 
-    def read(self, stream: BinaryIO) -> Iterator[Item]:
+    def read(self, stream: BinaryIO, at_start: bool = True) -> Iterator[Item]:
         for number, line in enumerate(stream, 1):
-            yield self.parse(line, number)
+            yield self.parse(line, number, opens_stream=at_start and number == 1)
 
-    def parse(self, line: bytes, number: int) -> Item:
+    def parse(self, line: bytes, number: int, opens_stream: bool = False) -> Item:
         body, ending = split_ending(line)
         if not body.strip():
             return Raw(line)
@@ -47,7 +47,7 @@ class JsonlFormat:
             text = body.decode("utf-8")
         except UnicodeDecodeError as error:
             return Malformed(number, f"not UTF-8 (byte {error.start + 1})", line)
-        skip = 1 if number == 1 and text.startswith("\ufeff") else 0  # a byte-order mark stays as it is
+        skip = 1 if opens_stream and text.startswith("\ufeff") else 0  # a byte-order mark stays as it is
         try:
             fields = top_level_fields(text, skip)
         except (ValueError, RecursionError) as error:

@@ -16,7 +16,7 @@ NEWLINE = b"NEWLINE_CHAR"
 class MultiNewsFormat:
     name = "multinews"
 
-    def read(self, stream: BinaryIO) -> Iterator[Item]:
+    def read(self, stream: BinaryIO, at_start: bool = True) -> Iterator[Item]:
         for number, line in enumerate(stream, 1):
             body, ending = split_ending(line)
             stories, position = [], 0  # (story, what follows it: a separator or the line end)

@@ -15,7 +15,7 @@ class TextFormat:
         self.separator = separator
         self.chunk_size = chunk_size
 
-    def read(self, stream: BinaryIO) -> Iterator[Item]:
+    def read(self, stream: BinaryIO, at_start: bool = True) -> Iterator[Item]:
         chunks = line_chunks(stream, self.chunk_size)
         if self.separator is None:
             yield Document(chunks)
