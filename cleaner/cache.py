@@ -6,9 +6,10 @@ file, or one that another user could have written (a pickle runs code when it lo
 doing the work as before, without a message. Files are replaced in one rename, so a reader never
 sees half a file.
 
-What is kept: compiled rule regexes (`compiled`), and what loading the rule files and building
-the scan make of them (`built`), keyed by everything they are made from, this package's own
-code included, so that a cached result can never differ from a fresh one.
+What is kept: compiled rule regexes (`compiled`), the rules read from the rule files
+(`rules.load_rules`), the scan's tables (`matcher.scan_tables`) and the Hyperscan database, each
+keyed by everything it is made from, this package's own code included, so that a cached result
+can never differ from a fresh one.
 """
 
 from __future__ import annotations
