@@ -186,13 +186,13 @@ class _RecordsInOrder:
         head = list(islice(blocks, 2))
         # Every removal comes back with its record (the audit form): the tally is told of each.
         settings = dataclasses.replace(self.settings, explain=True)
-        pool = _process_pool(self.engine.rules, settings, workers) if len(head) > 1 else _Inline()
-        window = workers * IN_FLIGHT_PER_WORKER if len(head) > 1 else 1
+        pool = _process_pool(self.engine.rules, settings, workers) if len(head) > 1 else None
+        window = workers * IN_FLIGHT_PER_WORKER if pool is not None else 1
         pending: deque = deque()
         base = 0  # lines before the block
         try:
             for block in chain(head, blocks):
-                work = pool.submit(_task, _clean_block, self.job, block, base == 0) if len(head) > 1 else None
+                work = pool.submit(_task, _clean_block, self.job, block, base == 0) if pool is not None else None
                 pending.append((block, base, work))
                 base += block.count(b"\n")
                 while len(pending) >= window:
@@ -200,10 +200,10 @@ class _RecordsInOrder:
             while pending:
                 self._write_block(*pending.popleft())
         except BrokenProcessPool:
-            message = "a worker process died unexpectedly (killed, or out of memory?); the output is incomplete"
-            raise WorkerDied(message) from None
+            raise WorkerDied(WorkerDied.MESSAGE) from None
         finally:
-            pool.shutdown(cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
 
     def _write_block(self, block: bytes, base: int, work: Future | None) -> None:
         outcome = work.result() if work is not None else None

@@ -82,13 +82,14 @@ def scanned_chunks(
 class WorkerDied(CleanerError):
     """A worker process ended without an answer: killed by a signal, or out of memory."""
 
+    MESSAGE = "a worker process died unexpectedly (killed, or out of memory?); the output is incomplete"
+
 
 def _result(future: Future) -> Cleaned:
     try:
         return future.result()
     except BrokenProcessPool:
-        message = "a worker process died unexpectedly (killed, or out of memory?); the output is incomplete"
-        raise WorkerDied(message) from None
+        raise WorkerDied(WorkerDied.MESSAGE) from None
 
 
 def _plain_file(stream: BinaryIO | None) -> int | None:
