@@ -186,6 +186,7 @@ def _clean_files(
     recording makes workers hand every removal back."""
     status = 0
     out = _stdout(files)
+    workers = workers or default_workers()
     with _atomic_text(explain) as audit:
         report = Report(audit)
         recorded = report if explain is not None or counted else None
@@ -205,10 +206,10 @@ def _clean_files(
                 if fmt == "text":
                     cleaner.clean_stream(
                         stream, out.write, name=label, separator=separator, chunk_size=chunk_size, report=recorded,
-                        workers=workers or default_workers(),
+                        workers=workers,
                     )
                 else:
-                    _clean_records(cleaner, fmt, stream, out.write, label, report, settings, workers or default_workers())
+                    _clean_records(cleaner, fmt, stream, out.write, label, report, settings, workers)
             except RecordError as error:
                 print(f"cleaner: {label}:{error.line}: {error.message}", file=sys.stderr)
                 status = 1
