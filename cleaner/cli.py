@@ -14,6 +14,7 @@ import functools
 
 import typer
 
+from .allocator import keep_freed_memory
 from .api import Cleaner
 from .batch import (
     BLOCK_SIZE,
@@ -430,6 +431,7 @@ def bench(
 
 
 def main() -> None:
+    keep_freed_memory()
     try:
         app(prog_name="cleaner")
     except KeyboardInterrupt:
