@@ -7,8 +7,8 @@ The corpus is the generated one of compare.py (made on the first run, reused aft
 run in --runs rounds, each round running every worker count once in turn, so that a noisy stretch
 of a shared machine falls on all of them; each run is timed with a wall clock and, when GNU time is
 installed (`bash benchmarks/setup.sh`), under `/usr/bin/time -v` for its peak RSS. Prints the
-median MB/s with the slowest and fastest round, the ratio to 1 worker, the largest peak RSS, and
-checks that every worker count wrote the same bytes (exit 1 if not).
+median MB/s with the slowest and fastest round, the ratio to 1 worker (paired round by round,
+as in compare.py), the largest peak RSS, and checks that every worker count wrote the same bytes (exit 1 if not).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from cleaner.bench import as_installed
+from cleaner.bench.compare import paired
 from cleaner.bench.corpus import generate, parse_size
 
 GNU_TIME = Path("/usr/bin/time")
@@ -75,12 +76,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"corpus: {size / 1e6:.0f} MB ({options}), median of {args.runs} rounds, {os.cpu_count()} cores")
     print("| workers | s | MB/s | slowest-fastest round | vs 1 worker | peak RSS |")
     print("|---:|---:|---:|---:|---:|---:|")
-    base = statistics.median(seconds[1])
+    speeds = {str(workers): [1 / took for took in seconds[workers]] for workers in counts}
     for workers in counts:
         median = statistics.median(seconds[workers])
         spread = f"{size / max(seconds[workers]) / 1e6:.1f}-{size / min(seconds[workers]) / 1e6:.1f}"
         rss = f"{max(peaks[workers]):.0f} MB" if peaks[workers] else "n/a (no /usr/bin/time)"
-        print(f"| {workers} | {median:.1f} | {size / median / 1e6:.1f} | {spread} | {base / median:.2f}x | {rss} |")
+        ratio = paired(speeds, str(workers), "1")
+        print(f"| {workers} | {median:.1f} | {size / median / 1e6:.1f} | {spread} | {ratio:.2f}x | {rss} |")
     outputs = [args.data / f"stream-out-{n}.txt" for n in counts]
     same = all(filecmp.cmp(outputs[0], other, shallow=False) for other in outputs[1:])
     print("outputs: identical for every worker count" if same else "outputs: DIFFER between worker counts")
