@@ -8,7 +8,8 @@ run in --runs rounds, each round running every worker count once in turn, so tha
 of a shared machine falls on all of them; each run is timed with a wall clock and, when GNU time is
 installed (`bash benchmarks/setup.sh`), under `/usr/bin/time -v` for its peak RSS. Prints the
 median MB/s with the slowest and fastest round, the ratio to 1 worker (paired round by round,
-as in compare.py), the largest peak RSS, and checks that every worker count wrote the same bytes (exit 1 if not).
+as in compare.py), the largest peak RSS, and checks that every worker count wrote the same bytes
+(exit 1 if not).
 """
 
 from __future__ import annotations
