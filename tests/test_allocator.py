@@ -18,8 +18,9 @@ def test_both_thresholds_are_set_above_a_chunks_working_set():
     libc = FakeLibc()
     assert allocator.keep_freed_memory(libc) is True
     settings = dict(libc.calls)
-    assert settings[allocator.M_MMAP_THRESHOLD] == 32 << 20  # glibc refuses more
-    assert settings[allocator.M_TRIM_THRESHOLD] >= settings[allocator.M_MMAP_THRESHOLD]
+    mmap_threshold, trim_threshold = -3, -1  # the option numbers of glibc's <malloc.h>
+    assert settings[mmap_threshold] == 32 << 20  # glibc refuses more
+    assert settings[trim_threshold] >= settings[mmap_threshold]
 
 
 def test_a_c_library_without_mallopt_or_refusing_it_is_left_alone():
