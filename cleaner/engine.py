@@ -358,10 +358,10 @@ class _Context:
         rest = last.text[end:]
         if at_line_start:
             begin = first.candidate.start
-        else:
-            begin = first.byte_offset(_widen(first.text, start, start)[0])
-        if blank(rest):
-            finish = self._line_end(last.candidate) if at_line_start else last.candidate.end
+        else:  # where the cut runs to the end of the line, the space before it goes too
+            begin = first.byte_offset(_widen(first.text, start, len(first.text) if blank(rest) else start)[0])
+        if blank(rest):  # what stays of the first line keeps the last one's break ("\r\n" included)
+            finish = self._line_end(last.candidate) if at_line_start else last.byte_offset(len(last.text))
         else:
             finish = last.byte_offset(end + len(rest) - len(rest.lstrip()))
         whole = at_line_start and (last.candidate.index > first.candidate.index or blank(rest))

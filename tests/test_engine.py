@@ -96,6 +96,17 @@ def test_block_runs_from_start_to_end_phrase_and_keeps_the_rest_of_the_end_line(
     assert cleaner.clean_text(text) == "Title\nTroops moved in.\nMore.\n"
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_block_opened_after_a_sentence_leaves_that_sentence_a_whole_line(make_cleaner, ending):
+    # The opener is glued after real text and the end phrase closes its line: what stays of the
+    # first line keeps the document's own line break, with no space left before it.
+    cleaner = make_cleaner(BLOCK)
+    lines = ["Title", "Crowds gathered. Your support helps us to tell the story", "We need reporters.",
+             "Your support makes all the difference.", "More."]
+    expected = ending.join(["Title", "Crowds gathered.", "More."]) + ending
+    assert cleaner.clean_text(ending.join(lines) + ending) == expected
+
+
 def test_block_without_end_in_reach_acts_as_a_line_rule(make_cleaner):
     cleaner = make_cleaner(BLOCK)
     text = "Your support helps us to tell the story\n" + "Real line.\n" * 6 + "Your support makes all the difference.\n"
