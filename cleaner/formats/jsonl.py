@@ -132,9 +132,10 @@ def encode_string(value: str, like: str) -> str:
             result = _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", result)
     if "\\/" in like and _escaped(_SLASH, like):
         result = result.replace("/", "\\/")
-    if any(escape in like for escape in _HTML_ESCAPES) and _escaped(_HTML, like):
+    unicode_escapes = "\\u" in like  # one scan where raw UTF-8 text has none, not one per HTML escape
+    if unicode_escapes and any(escape in like for escape in _HTML_ESCAPES) and _escaped(_HTML, like):
         result = result.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    if "\\u" in like and _escaped(_UPPER_HEX, like):
+    if unicode_escapes and _escaped(_UPPER_HEX, like):
         result = _HEX_ESCAPE.sub(_upper_hex, result)
     return result
 
