@@ -281,11 +281,12 @@ class Matcher:
 
     def _symbol_hits(self, marks: Marks) -> tuple[np.ndarray, np.ndarray]:
         """Lines holding a literal: a symbol or a rare mark."""
-        lines, key_ids = [], []
+        lines, key_ids = [_NO_LINES], [_NO_LINES]
         for literal, key_id in self.literal_ids.items():
             found = marks.lines_of(literal)
-            lines.append(found)
-            key_ids.append(np.full(len(found), key_id, np.int64))
+            if len(found):
+                lines.append(found)
+                key_ids.append(np.full(len(found), key_id, np.int64))
         return np.concatenate(lines), np.concatenate(key_ids)
 
 
@@ -302,8 +303,11 @@ class Marks:
     def lines_of(self, literal: bytes) -> np.ndarray:
         """The line of each occurrence of the literal."""
         if self._rest is None:
-            self._rest = np.frombuffer(self.chunk.translate(None, self.not_marks), np.uint8)
+            self._kept = self.chunk.translate(None, self.not_marks)
+            self._rest = np.frombuffer(self._kept, np.uint8)
             self._breaks = np.flatnonzero(self._rest == 10)
+        if literal not in self._kept:  # most literals are in no line: a search of the few kept bytes
+            return _NO_LINES
         rest = self._rest
         if literal[0] not in self._starting:
             self._starting[literal[0]] = np.flatnonzero(rest == literal[0])
@@ -312,6 +316,9 @@ class Marks:
         for offset in range(1, len(literal)):
             at = at[rest[at + offset] == literal[offset]]
         return np.searchsorted(self._breaks, at)
+
+
+_NO_LINES = np.zeros(0, np.int64)
 
 
 def _hyperscan_database(expressions: list[bytes]):
