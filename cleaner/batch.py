@@ -36,7 +36,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from .engine import DocumentCleaner, Engine, Removal, candidates_in
+from .engine import DocumentCleaner, Engine, Removal, candidates_each
 from .errors import CleanerError
 from .formats import (
     BinaryInput,
@@ -263,28 +263,14 @@ class _Shifted:
 def _clean_together(items: list, writer, engine: Engine, tally_of: Callable, on_error: str) -> None:
     """Clean whole documents (and pass the items between them) with one scan for all of them.
     `tally_of(item)` is the tally an item counts in."""
-    texts = []
-    spans = {}
-    offset = line = 0
-    for position, item in enumerate(items):
-        if isinstance(item, Document) and item.chunks:
-            text = b"".join(item.chunks) if len(item.chunks) > 1 else item.chunks[0]
-            spans[position] = (text, offset, line)
-            texts.append(text)
-            line += text.count(b"\n")
-            offset += len(text)
-            if not text.endswith(b"\n"):  # the next document starts on a line of its own
-                texts.append(b"\n")
-                line += 1
-                offset += 1
-    candidates = engine.candidates(b"".join(texts)) if texts else []
+    texts = {position: b"".join(item.chunks) for position, item in enumerate(items) if isinstance(item, Document)}
+    found = dict(zip(texts, candidates_each(engine, list(texts.values()))))
     for position, item in enumerate(items):
         tally = tally_of(item)
         if isinstance(item, Document):
             document = DocumentCleaner(engine, TidyWriter(writer.begin(item)), _recorder(tally, item))
-            if position in spans:
-                text, start, first_line = spans[position]
-                document.feed(text, candidates_in(candidates, start, start + len(text), first_line))
+            if texts[position]:
+                document.feed(texts[position], found[position])
             document.close()
             writer.end(item)
             tally.documents += 1
