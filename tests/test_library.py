@@ -71,3 +71,19 @@ def test_rule_reference_is_current():
     assert committed == reference_markdown(select_rules(LIBRARY, ["ALL"])), (
         "docs/rules.md is stale: run `cleaner rules --select ALL --format markdown > docs/rules.md`"
     )
+
+
+def test_a_batch_of_articles_is_scanned_once_per_few_megabytes(monkeypatch):
+    from cleaner import api
+
+    cleaner = Cleaner()
+    scans = []
+    scan = cleaner.engine.candidates
+    monkeypatch.setattr(cleaner.engine, "candidates", lambda chunk: scans.append(len(chunk)) or scan(chunk))
+    articles = ["Rail strike called off\nAdvertisement\nThe union accepted the offer.", "Share this article\n"] * 50
+    assert cleaner.clean_batch(articles) == ["Rail strike called off\nThe union accepted the offer.", ""] * 50
+    assert len(scans) == 1
+    monkeypatch.setattr(api, "CHUNK_SIZE", 1000)  # groups of about 1 kB: a few scans, the same output
+    scans.clear()
+    assert cleaner.clean_batch(articles) == ["Rail strike called off\nThe union accepted the offer.", ""] * 50
+    assert 3 < len(scans) < 10

@@ -231,6 +231,15 @@ def test_crlf_lines_keep_their_endings(data):
     assert out.count(b"\n") == out.count(b"\r\n")
 
 
+@SETTINGS
+@given(st.lists(documents(), max_size=6))
+def test_a_batch_is_cleaned_as_each_document_alone(texts):
+    # Scanned together, documents must not run into each other (one without a final line break
+    # above all), nor a rule see past its own document.
+    decoded = [text.decode("utf-8", "surrogateescape") for text in texts]
+    assert CLEANER.clean_batch(decoded) == [CLEANER.clean_text(text) for text in decoded]
+
+
 TEXT = st.lists(
     st.sampled_from(
         list("abcxyz AB,.:;'\"-()/!?\n") + ["\u00a0", "\u2019", "\u201c", "\u2014", "\u200b", "\u2022", "\xad",
