@@ -10,6 +10,7 @@ at a chunk boundary, and the result does not depend on the chunk size.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from itertools import chain
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -30,6 +31,7 @@ class Removal:
 
 
 CONFIRMED_LINES = 1 << 14  # distinct lines whose rule checks are remembered
+REST_RESCANNED = 300  # what a cut leaves is scanned again up to this length: a noise line's, not prose
 
 
 class _Defer(Exception):
@@ -142,6 +144,7 @@ class _Context:
 
     def __init__(self, engine: Engine, buf: bytes, candidates: list[Candidate], first_line, at_end, head_kept):
         self.rules = engine.rules
+        self.matcher = engine.matcher
         self.buf = buf
         self.candidates = candidates
         self.first_line = first_line
@@ -297,9 +300,14 @@ class _Context:
         rest = "".join(text[a:b] for a, b in zip([0] + [c[1] for c in cuts], [c[0] for c in cuts] + [len(text)]))
         if blank(rest):
             return [self._whole_line(line.candidate, cuts[0][2])]
-        # What the cuts leave may itself be a noise line (cleaning twice must change nothing).
+        # What the cuts leave may itself be a noise line (cleaning twice must change nothing),
+        # also by an anchor that the cut made whole ("AdvertisementRead more: ...").
         rest_norm = normalize(rest)
-        for rule_position in line.candidate.starts:
+        starts = line.candidate.starts
+        joined = ()
+        if len(rest_norm) <= REST_RESCANNED:
+            joined = sorted(self.matcher.rules_in(rest.encode("utf-8", "surrogateescape")).difference(starts))
+        for rule_position in chain(starts, joined):
             rule = self.rules[rule_position]
             if rule.kind == "line" and not rule.needs_lookahead and rule.find(rest_norm):
                 if self._placed(rule, line.candidate):

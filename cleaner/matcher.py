@@ -261,6 +261,15 @@ class Matcher:
         chosen = usable & (fits | opened[lines])
         return table.candidates(lines[chosen], refs[chosen], starts, ends)
 
+    def rules_in(self, line: bytes) -> set[int]:
+        """The rules (by position) whose anchors hit one line, with no length or mark filter: for
+        what a cut leaves of a line, which each rule's own check then decides."""
+        view = scan_view_bytes(line)
+        breaks = np.flatnonzero(np.frombuffer(view, np.uint8) == 10)
+        lines, key_ids = self._hits(view, breaks, Marks(line, self.not_marks))
+        refs = self.refs.expand(lines, key_ids)[1]
+        return set(self.refs.rule[refs[~self.refs.is_end[refs]]].tolist())
+
     def _hits(self, view: bytes, view_breaks: np.ndarray, marks: Marks) -> tuple[np.ndarray, np.ndarray]:
         """Line (in the chunk) and key of every hit."""
         if self.automaton is not None:

@@ -87,3 +87,18 @@ def test_a_batch_of_articles_is_scanned_once_per_few_megabytes(monkeypatch):
     scans.clear()
     assert cleaner.clean_batch(articles) == ["Rail strike called off\nThe union accepted the offer.", ""] * 50
     assert 3 < len(scans) < 10
+
+
+def test_noise_glued_after_a_label_goes_in_the_same_pass():
+    # "Read more" opens no word in "AdvertisementRead": only the cut of the label shows it.
+    cleaner = Cleaner()
+    text = (
+        "The council met.\n"
+        "AdvertisementRead more: Floods hit three towns\n"
+        "AdvertisementShare this article\n"
+        "AdvertisementRead more of the plans in Friday's paper, the mayor said.\n"
+        "The vote is on Friday.\n"
+    )
+    cleaned = cleaner.clean_text(text)
+    assert cleaned == "The council met.\nRead more of the plans in Friday's paper, the mayor said.\nThe vote is on Friday.\n"
+    assert cleaner.clean_text(cleaned) == cleaned
