@@ -10,8 +10,8 @@ at a chunk boundary, and the result does not depend on the chunk size.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from itertools import chain
 from dataclasses import dataclass
+from itertools import chain
 from typing import Callable, Iterable
 
 from . import compiled
