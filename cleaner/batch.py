@@ -176,8 +176,7 @@ def clean_records_in_order(
 class _RecordsInOrder:
     def __init__(self, engine: Engine, settings: Settings, format_name: str, write: Write, tally):
         self.engine, self.settings, self.write, self.tally = engine, settings, write, tally
-        self.format = make_format(format_name, field=settings.field, id_field=settings.id_field,
-                                  separator=settings.separator)
+        self.format = settings.format(format_name)
         self.job = Job(0, "<stream>", "", format_name, None, 0)
         self.by_code = {rule.code: rule for rule in engine.rules}
 
@@ -556,6 +555,10 @@ class Settings:
     explain: bool = False
     root: str | None = None  # the real OUTDIR
 
+    def format(self, name: str) -> Format:
+        """The reader and writer of the format `name`, with these settings' field and separator."""
+        return make_format(name, field=self.field, id_field=self.id_field, separator=self.separator)
+
 
 @dataclass
 class Outcome:
@@ -575,8 +578,7 @@ class _Worker:
 
     def format(self, name: str) -> Format:
         if name not in self.formats:
-            s = self.settings
-            self.formats[name] = make_format(name, field=s.field, id_field=s.id_field, separator=s.separator)
+            self.formats[name] = self.settings.format(name)
         return self.formats[name]
 
     def tally(self) -> Tally:

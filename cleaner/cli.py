@@ -32,7 +32,7 @@ from .batch import (
 from .check import check_rules, format_failures
 from .docs import describe, reference_markdown
 from .errors import CleanerError
-from .formats import FORMATS, CorruptInput, detect, make_format, open_input
+from .formats import FORMATS, CorruptInput, detect, open_input
 from .parallel import WorkerDied
 from .reader import CHUNK_SIZE, separator_pattern
 from .report import Report
@@ -247,8 +247,7 @@ def _clean_records(cleaner, fmt_name, stream, write, label, report, settings, wo
     if workers > 1:
         clean_records_in_order(cleaner.engine, settings, fmt_name, stream, write, Recorder(), workers)
         return
-    fmt = make_format(fmt_name, field=settings.field, id_field=settings.id_field, separator=settings.separator)
-    clean_items(fmt, stream, write, cleaner.engine, Recorder(), settings.on_error)
+    clean_items(settings.format(fmt_name), stream, write, cleaner.engine, Recorder(), settings.on_error)
 
 
 OUTPUT_BUFFER = 1 << 20

@@ -70,7 +70,6 @@ from .formats import (
     compressing,
     compression_of,
     detect,
-    make_format,
     wrap_input,
 )
 from .rules import load_library, select_rules, shipped_dir, shipped_files
@@ -558,10 +557,6 @@ def _new_tally(settings: Settings) -> Tally:
     return Tally(audit=[] if settings.explain else None)
 
 
-def _format(settings: Settings, name: str):
-    return make_format(name, field=settings.field, id_field=settings.id_field, separator=settings.separator)
-
-
 def _failure(job: Job, error: Exception) -> Outcome:
     if isinstance(error, BinaryInput):
         return Outcome("binary", message=f"{job.source}: binary file (NUL bytes), skipped")
@@ -588,7 +583,7 @@ def _clean_file_task(work: Work, spec: RuleSpec, settings: Settings) -> list[Out
                     tally.bytes_out += len(data)
                     out.write(data)
 
-                clean_items(_format(settings, job.format), stream, write, engine, tally, settings.on_error)
+                clean_items(settings.format(job.format), stream, write, engine, tally, settings.on_error)
                 tally.bytes_in = stream.raw.bytes_read
     except OutputError:
         raise
@@ -629,7 +624,7 @@ def _clean_block(job: Job, data: bytes, engine, settings: Settings, at_start: bo
     tally = _new_tally(settings)
     parts: list[bytes] = []
     try:
-        clean_items(_format(settings, job.format), wrap_input(io.BytesIO(data)), parts.append, engine, tally,
+        clean_items(settings.format(job.format), wrap_input(io.BytesIO(data)), parts.append, engine, tally,
                     settings.on_error, at_start=at_start)
     except _EXPECTED as error:
         outcome = _failure(job, error)
