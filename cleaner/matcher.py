@@ -237,10 +237,7 @@ class Matcher:
         """The lines of `chunk` that some rule may concern, in order."""
         if not chunk:
             return []
-        view = scan_view_bytes(chunk)
-        view_breaks = np.flatnonzero(np.frombuffer(view, np.uint8) == 10)  # one more than the chunk has
-        marks = Marks(chunk, self.not_marks)
-        lines, key_ids = self._hits(view, view_breaks, marks)
+        view, view_breaks, lines, key_ids = self._hits(chunk)
         if not len(lines):
             return []
         table = self.refs
@@ -264,14 +261,15 @@ class Matcher:
     def rules_in(self, line: bytes) -> set[int]:
         """The rules (by position) whose anchors hit one line, with no length or mark filter: for
         what a cut leaves of a line, which each rule's own check then decides."""
-        view = scan_view_bytes(line)
-        breaks = np.flatnonzero(np.frombuffer(view, np.uint8) == 10)
-        lines, key_ids = self._hits(view, breaks, Marks(line, self.not_marks))
+        _, _, lines, key_ids = self._hits(line)
         refs = self.refs.expand(lines, key_ids)[1]
         return set(self.refs.rule[refs[~self.refs.is_end[refs]]].tolist())
 
-    def _hits(self, view: bytes, view_breaks: np.ndarray, marks: Marks) -> tuple[np.ndarray, np.ndarray]:
-        """Line (in the chunk) and key of every hit."""
+    def _hits(self, chunk: bytes) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
+        """The chunk's scan view and its line breaks (one more than the chunk has), and the line
+        (in the chunk) and key of every hit."""
+        view = scan_view_bytes(chunk)
+        view_breaks = np.flatnonzero(np.frombuffer(view, np.uint8) == 10)
         if self.automaton is not None:
             found = np.fromiter(chain.from_iterable(self.automaton.iter(view.decode("latin-1"))), np.int64)
             last, key_ids = found[0::2], found[1::2]
@@ -284,9 +282,9 @@ class Matcher:
             last = key_ids = np.zeros(0, np.int64)
         lines = np.searchsorted(view_breaks, last) - 1  # the view opens with a line break of its own
         if self.literal_ids:
-            symbol_lines, symbol_ids = self._symbol_hits(marks)
+            symbol_lines, symbol_ids = self._symbol_hits(Marks(chunk, self.not_marks))
             lines, key_ids = np.concatenate([lines, symbol_lines]), np.concatenate([key_ids, symbol_ids])
-        return lines, key_ids
+        return view, view_breaks, lines, key_ids
 
     def _symbol_hits(self, marks: Marks) -> tuple[np.ndarray, np.ndarray]:
         """Lines holding a literal: a symbol or a rare mark."""
