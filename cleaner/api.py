@@ -6,11 +6,10 @@ import io
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
-from .documents import Documents
 from .engine import DocumentCleaner, Engine, Removal, candidates_each
 from .output import TidyWriter, Write
-from .parallel import scanned_chunks
-from .reader import CHUNK_SIZE, SeparatorLines, line_chunks
+from .parallel import clean_stream
+from .reader import CHUNK_SIZE, SeparatorLines
 from .report import Report
 from .rules import Rule, load_library, select_rules
 
@@ -57,14 +56,8 @@ class Cleaner:
         work) and clean the documents that lie wholly inside a chunk, while this process cleans
         the rest and writes, in order.
         """
-        documents = Documents(self.engine, write, _recorder(report, name, numbered=separator is not None))
-        chunks = line_chunks(stream, chunk_size)
-        for chunk, found in scanned_chunks(self.engine, chunks, workers, stream, separator, report is not None):
-            if separator is None:
-                documents.feed(chunk, found.candidates, 0, 0)
-            else:
-                documents.take(chunk, found)
-        documents.finish()
+        record = _recorder(report, name, numbered=separator is not None)
+        clean_stream(self.engine, stream, write, record, separator, chunk_size, workers)
 
     def clean_bytes(self, data: bytes, **options) -> bytes:
         parts: list[bytes] = []

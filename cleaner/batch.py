@@ -44,6 +44,7 @@ from .formats import (
     Document,
     Format,
     Malformed,
+    TextFormat,
     compress,
     compressing,
     compression_of,
@@ -53,7 +54,7 @@ from .formats import (
     wrap_input,
 )
 from .output import TidyWriter, Write
-from .parallel import WorkerDied
+from .parallel import WorkerDied, clean_stream
 from .reader import SeparatorLines, line_chunks
 from .report import Report
 from .rules import Rule
@@ -133,6 +134,9 @@ def clean_items(
     skip/keep (`problem(item, action)`) and the document count. Documents that come whole (a
     JSONL record, a Multi-News story) are scanned together, about `batch_bytes` at a time.
     """
+    if isinstance(fmt, TextFormat):
+        _clean_text(fmt, stream, write, engine, tally)
+        return
     writer = fmt.writer(write)
     waiting: list = []
     size = 0
@@ -159,6 +163,17 @@ def clean_items(
         if size >= batch_bytes or len(waiting) >= 4096:
             flush()
     flush()
+
+
+def _clean_text(fmt: TextFormat, stream: BinaryIO, write: Write, engine: Engine, tally) -> None:
+    """Plain text, scanned a chunk at a time however many documents a chunk holds (see
+    formats.text); a document is named by its number when separator lines number them."""
+    numbered = fmt.separator is not None
+
+    def record(number: int, removal: Removal, removed: bytes) -> None:
+        tally.removal(Document((), part=number if numbered else 0), removal, removed)
+
+    tally.documents += clean_stream(engine, stream, write, record, fmt.separator, fmt.chunk_size)
 
 
 def clean_records_in_order(

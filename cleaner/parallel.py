@@ -23,15 +23,41 @@ from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from typing import BinaryIO, Iterable, Iterator
 
-from .documents import Cleaned, clean_chunk, scan_chunk
+from .documents import Cleaned, Documents, Record, clean_chunk, scan_chunk
 from .engine import Engine
 from .errors import CleanerError
-from .reader import SeparatorLines, is_regular_file
+from .output import Write
+from .reader import CHUNK_SIZE, SeparatorLines, is_regular_file, line_chunks
 
 IN_FLIGHT_PER_WORKER = 2
 _worker_engine: Engine | None = None
 _worker_file: int | None = None  # the input's descriptor, inherited by forked workers
 _worker_task: tuple[SeparatorLines | None, bool] = (None, False)  # the separator; whether removals are recorded
+
+
+def clean_stream(
+    engine: Engine,
+    stream: BinaryIO,
+    write: Write,
+    record: Record | None = None,
+    separator: SeparatorLines | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    workers: int = 1,
+) -> int:
+    """Clean a text stream into `write`: one document, or several between `separator` lines,
+    which pass through. The stream is scanned a chunk at a time, however many documents a chunk
+    holds: a scan has a fixed cost that one short article would pay on its own. `record(number,
+    removal, removed)` hears of each removal, with the document's number from 1. Returns the
+    number of documents."""
+    documents = Documents(engine, write, record)
+    chunks = line_chunks(stream, chunk_size)
+    for chunk, found in scanned_chunks(engine, chunks, workers, stream, separator, record is not None):
+        if separator is None:
+            documents.feed(chunk, found.candidates, 0, 0)
+        else:
+            documents.take(chunk, found)
+    documents.finish()
+    return documents.count
 
 
 def scanned_chunks(

@@ -133,16 +133,3 @@ def separator_pattern(line: str | None = None, pattern: str | None = None) -> Se
     if pattern is not None:
         return SeparatorLines(pattern.encode("utf-8"))
     return None
-
-
-def document_pieces(chunk: bytes, separator: SeparatorLines | None) -> Iterator[tuple[int, int, bool]]:
-    """(start, end, is_separator) spans of a chunk: document text and separator lines, in order."""
-    position = 0
-    if separator is not None:
-        for start, end in separator.spans(chunk):
-            if start > position:
-                yield position, start, False
-            yield start, end, True
-            position = end
-    if position < len(chunk):
-        yield position, len(chunk), False

@@ -287,6 +287,23 @@ def test_text_with_separator_lines(engine):
     assert out == b"A.\n\f\nB.\n" and tally.documents == 2
 
 
+def test_separated_text_is_scanned_a_chunk_at_a_time(engine, monkeypatch):
+    # A scan has a fixed cost larger than cleaning a short article: documents are found in
+    # scanned chunks, not scanned one by one. They keep their own numbers and line numbers.
+    scans = []
+    scan = engine.candidates
+    monkeypatch.setattr(engine, "candidates", lambda chunk: scans.append(len(chunk)) or scan(chunk))
+    data = b"A.\nJoin the conversation\n\f\nAdvertisement\nB.\n\f\n" * 200
+    for chunk_size, chunks in ((1 << 21, 1), (100, len(data) // 100)):
+        scans.clear()
+        out, tally = run(TextFormat(separator_pattern("\\f"), chunk_size), data, engine)
+        assert out == b"A.\n\f\nB.\n\f\n" * 200 and tally.documents == 401
+        assert [(part, line, code) for _, _, part, line, code, _ in tally.audit] == [
+            (part, 1 + part % 2, "TST002" if part % 2 else "TST001") for part in range(1, 401)
+        ]
+        assert chunks <= len(scans) <= chunks + 1
+
+
 def test_readers_hand_out_documents_raw_and_malformed_items():
     items = list(JsonlFormat(id_field="id").read(io.BytesIO(b'{"id": 5, "text": "a"}\n\n{"id": 6}\n')))
     assert [type(i) for i in items] == [Document, Raw, Malformed]
