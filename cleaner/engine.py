@@ -306,7 +306,7 @@ class _Context:
         starts = line.candidate.starts
         joined = ()
         if len(rest_norm) <= REST_RESCANNED:
-            joined = sorted(self.matcher.rules_in(rest.encode("utf-8", "surrogateescape")).difference(starts))
+            joined = sorted(self.matcher.rules_in(rest).difference(starts))
         for rule_position in chain(starts, joined):
             rule = self.rules[rule_position]
             if rule.kind == "line" and not rule.needs_lookahead and rule.find(rest_norm):

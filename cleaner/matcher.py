@@ -31,6 +31,7 @@ from .normalize import (
     mark_literals,
     scan_keys,
     scan_view_bytes,
+    scan_view_text,
     telling_mark,
     view_words,
 )
@@ -101,6 +102,8 @@ class RefTable:
         self.need_sets = sorted({r.needs for r in flat if r.needs})
         need_ids = {needs: i for i, needs in enumerate(self.need_sets)}
         self.need_id = np.array([need_ids.get(r.needs, -1) for r in flat], np.int64)
+        # The rules (not block ends) each key may open, for a short text's scan.
+        self.rules_of = [frozenset(r.rule for r in refs if not r.is_end) for refs in key_refs]
 
     def expand(self, lines: np.ndarray, key_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One row per ref of each hit: (line, ref index)."""
@@ -258,9 +261,26 @@ class Matcher:
         chosen = usable & (fits | opened[lines])
         return table.candidates(lines[chosen], refs[chosen], starts, ends)
 
-    def rules_in(self, line: bytes) -> set[int]:
-        """The rules (by position) whose anchors hit one line, with no length or mark filter: for
-        what a cut leaves of a line, which each rule's own check then decides."""
+    def rules_in(self, text: str) -> set[int]:
+        """The rules (by position) whose anchors hit a short text, with no length or mark filter:
+        for what a cut leaves of a line, which each rule's own check then decides. Without
+        numpy, whose whole-chunk steps cost more in fixed overhead than such a text's scan."""
+        try:
+            raw = text.encode()
+        except UnicodeEncodeError:  # lone surrogates (undecodable input): the view of its bytes
+            return self._chunk_rules_in(text.encode("utf-8", "surrogateescape"))
+        view = scan_view_text(text)
+        if self.automaton is not None:
+            key_ids = [key_id for _, key_id in self.automaton.iter(view)]
+        elif self.database is not None:
+            key_ids = []
+            self.database.scan(view.encode("latin-1"), match_event_handler=lambda key, *_: key_ids.append(key))
+        else:
+            key_ids = []
+        key_ids += [key_id for literal, key_id in self.literal_ids.items() if literal in raw]
+        return set().union(*(self.refs.rules_of[key_id] for key_id in key_ids))
+
+    def _chunk_rules_in(self, line: bytes) -> set[int]:
         _, _, lines, key_ids = self._hits(line)
         refs = self.refs.expand(lines, key_ids)[1]
         return set(self.refs.rule[refs[~self.refs.is_end[refs]]].tolist())

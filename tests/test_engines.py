@@ -42,6 +42,12 @@ def test_same_output_with_parallel_workers():
     assert b"".join(out) == DEFAULT.clean_bytes(data)
 
 
+def test_a_short_texts_scan_finds_the_same_rules():
+    lines = {line for rule in DEFAULT.rules for example in rule.examples for line in example.text.split("\n")}
+    for line in lines:
+        assert FAST.engine.matcher.rules_in(line) == DEFAULT.engine.matcher.rules_in(line), line
+
+
 def test_unknown_engine_is_a_clear_error():
     with pytest.raises(CleanerError) as caught:
         Cleaner(engine="regex")

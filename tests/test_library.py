@@ -89,6 +89,20 @@ def test_a_batch_of_articles_is_scanned_once_per_few_megabytes(monkeypatch):
     assert 3 < len(scans) < 10
 
 
+def test_a_short_texts_scan_finds_every_rule_the_chunk_scan_finds():
+    # What a cut leaves of a line is scanned without numpy (Matcher.rules_in): over every
+    # one-line example and keep-text, it finds what the scan of the line as a chunk finds.
+    matcher = Cleaner().engine.matcher
+    lines = {line for rule in LIBRARY for text in [e.text for e in rule.examples] + list(rule.keep)
+             for line in text.split("\n")}
+    found = 0
+    for line in lines | {"Advertisement\udcff Read more: Floods", "\u00c0 LIRE AUSSI : la r\u00e9forme"}:
+        rules = matcher.rules_in(line)
+        assert rules == matcher._chunk_rules_in(line.encode("utf-8", "surrogateescape")), line
+        found += bool(rules)
+    assert found > len(lines) // 2  # not vacuous: most of these lines hold an anchor
+
+
 def test_noise_glued_after_a_label_goes_in_the_same_pass():
     # "Read more" opens no word in "AdvertisementRead": only the cut of the label shows it.
     cleaner = Cleaner()

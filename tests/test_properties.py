@@ -350,3 +350,20 @@ def test_trim_strips_what_a_strip_of_every_mark_and_space_would(text):
     from cleaner.normalize import SYMBOLS, trim
 
     assert trim(text) == text.strip(string.whitespace + string.punctuation + SYMBOLS)
+
+
+VIEW_CHARACTERS = st.one_of(
+    st.sampled_from("aZ9 \n\r\t.,'\"\x85\xa0\u200b\u2019\u201c\u2014\u00c9\u00d7\u00de\u00e9\u00a9\u2026\ufe0f\u3000\u2028"),
+    st.sampled_from("\U0001f4cc\U0001f600\U00020000\u27a1\u20ac\u0130\u0391\u4e2d\ue001"),
+    st.characters(blacklist_categories=("Cs",)),
+)
+
+
+@SETTINGS
+@given(st.text(alphabet=VIEW_CHARACTERS, max_size=40))
+def test_the_view_of_a_short_text_is_the_view_of_its_bytes(text):
+    """What a cut leaves of a line is scanned through the str view (no numpy): it must find the
+    keys the chunk view finds."""
+    from cleaner.normalize import scan_view_bytes, scan_view_text
+
+    assert scan_view_text(text) == scan_view_bytes(text.encode()).decode("latin-1")
