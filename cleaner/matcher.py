@@ -18,6 +18,7 @@ into the few lines that need a closer look, with the rules (and block ends) that
 
 from __future__ import annotations
 
+import re
 from itertools import chain
 from typing import NamedTuple
 
@@ -99,8 +100,9 @@ class RefTable:
         self.rule_count = int(self.rule.max(initial=-1)) + 1
         self.ref_code = self.rule + self.rule_count * self.is_end  # end phrases after all rules
         # What a weak key's ref needs: one of a few raw characters, checked per line at once.
-        self.need_sets = sorted({r.needs for r in flat if r.needs})
-        need_ids = {needs: i for i, needs in enumerate(self.need_sets)}
+        need_sets = sorted({r.needs for r in flat if r.needs})
+        self.need_patterns = [re.compile(b"|".join(map(re.escape, needs))) for needs in need_sets]  # one pass a line
+        need_ids = {needs: i for i, needs in enumerate(need_sets)}
         self.need_id = np.array([need_ids.get(r.needs, -1) for r in flat], np.int64)
         # The rules (not block ends) each key may open, for a short text's scan.
         self.rules_of = [frozenset(r.rule for r in refs if not r.is_end) for refs in key_refs]
@@ -125,12 +127,13 @@ class RefTable:
         asked = lines[asking]
         known: dict[tuple[int, int], bool] = {}
         holds = []
+        patterns = self.need_patterns
         for line, need, start, end in zip(
             asked.tolist(), need_ids[asking].tolist(), starts[asked].tolist(), ends[asked].tolist()
         ):
             held = known.get((line, need))
             if held is None:
-                held = known[line, need] = any(chunk.find(raw, start, end) >= 0 for raw in self.need_sets[need])
+                held = known[line, need] = patterns[need].search(chunk, start, end) is not None
             holds.append(held)
         usable[asking] = holds
         return usable
