@@ -181,6 +181,9 @@ def _format_documents(formats, name, separator, max_doc_bytes, stdin, input_form
         stream = formats.open_input(name)
         kind = input_format or formats.detect(name)
     with stream:
+        if kind == "text":  # no records: split at separator lines as without the format layer
+            yield from _split_stream(stream, separator, max_doc_bytes)
+            return
         for item in formats.make_format(kind, field=field, separator=separator).read(stream):
             if isinstance(item, formats.Document):
                 parts: list[bytes] = []
