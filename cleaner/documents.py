@@ -9,6 +9,7 @@ Only the document that goes on from the chunk before and the one that goes on in
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left
 from typing import Callable, NamedTuple
 
@@ -107,7 +108,9 @@ class Documents:
 
     def __init__(self, engine: Engine, write: Write, record: Record | None, keep: Keep | None = None):
         self.engine, self.write, self.record = engine, write, record
-        self.keep = keep or self._keep
+        # Not a method of self: that would make a cycle, and each Documents (one per chunk in a
+        # worker) would hold its chunks through its output until the garbage collector ran.
+        self.keep = keep or functools.partial(_keep_slice, write)
         self.out = TidyWriter(write)
         self.count = 1  # the current document's number
         self.current: DocumentCleaner | None = None  # made when document `count` is first fed
@@ -169,9 +172,6 @@ class Documents:
         if begin < len(chunk):
             self.feed(chunk[begin:], [], begin, 0)
 
-    def _keep(self, chunk: bytes, start: int, end: int) -> None:
-        self.write(memoryview(chunk)[start:end])
-
     def _hit_documents(self, candidates: list[Candidate], separator_starts: np.ndarray) -> list[tuple[int, int, int]]:
         """(document, first, stop): the chunk's documents (0 = the text before its first
         separator) that have candidates[first:stop]. The first document also when one fed in an
@@ -195,6 +195,10 @@ class Documents:
     def finish(self) -> None:
         if not self.fresh:
             self.current.close()
+
+
+def _keep_slice(write: Write, chunk: bytes, start: int, end: int) -> None:
+    write(memoryview(chunk)[start:end])
 
 
 def _line_number(chunk: bytes, offset: int, later: Candidate) -> int:
