@@ -920,7 +920,7 @@ class Batch:
         return _process_pool(self.rules, self.settings, workers)
 
     def _schedule(self, pool, jobs: list[Job], workers: int) -> None:
-        window = workers * IN_FLIGHT_PER_WORKER
+        window = 1 if isinstance(pool, _Inline) else workers * IN_FLIGHT_PER_WORKER
         tasks = self._tasks(jobs)
         pending: dict[Future, tuple] = {}
         try:
@@ -987,17 +987,20 @@ class Batch:
         return _clean_small_files, (list(jobs),), done
 
     def _splits(self, job: Job) -> bool:
-        return job.format != "text" and job.size > self.block_size
+        """A large file of records, or of plain-text documents between separator lines, is cut
+        into blocks of whole records or documents (a text without separators is one document)."""
+        return job.size > self.block_size and (job.format != "text" or self.settings.separator is not None)
 
     def _blocks(self, job: Job) -> Iterator[tuple]:
         split = _Split(self, job)
         count = 0
+        separator = self.settings.separator if job.format == "text" else None
         try:
             with open(job.source, "rb") as handle:
                 if job.compression is None:
-                    blocks = _ranges(handle, job.size, self.block_size)
+                    blocks = _ranges(handle, job.size, self.block_size, separator)
                 else:
-                    blocks = _decompressed_blocks(handle, job.compression, self.block_size)
+                    blocks = _decompressed_blocks(handle, job.compression, self.block_size, separator)
                 for source, on_disk in blocks:
                     if split.failed:
                         return
@@ -1043,8 +1046,9 @@ class Batch:
         self.summary.add_problem(entry)
         self._file_entry(job, status)
 
-    def _absorb(self, job: Job, tally: Tally, base_line: int) -> None:
-        """Add a file's (or block's) tally; `base_line` is the line before its first."""
+    def _absorb(self, job: Job, tally: Tally, base_line: int, base_part: int = 0) -> None:
+        """Add a file's (or block's) tally; `base_line` is the line before its first, `base_part`
+        the plain-text document before its first."""
         summary = self.summary
         summary.documents += tally.documents
         summary.bytes_in += tally.bytes_in
@@ -1059,7 +1063,7 @@ class Batch:
             summary.add_problem(entry)
         if self.auditor is not None and tally.audit:
             for record_id, line, part, removal_line, code, removed in tally.audit:
-                label = document_label(job.source, job.format, record_id, base_line + line, part)
+                label = document_label(job.source, job.format, record_id, base_line + line, base_part + part)
                 rule = self.by_code[code]
                 self.auditor.record(label, Removal(0, len(removed), rule, removal_line, False), removed)
 
@@ -1133,6 +1137,7 @@ class _Split:
         self.total: int | None = None
         self.failed = False
         self.lines = 0  # lines of the blocks written so far
+        self.text = job.format == "text"  # blocks of documents: each after the first ends a separator line
         self.tally = Tally()
         self.advanced = 0  # bytes of the file shown as done
 
@@ -1151,7 +1156,13 @@ class _Split:
                 self.fail(outcome.status, message, self.lines + outcome.line if outcome.line else 0)
                 return
             self.output.write(outcome.data)
-            self.batch._absorb(self.job, outcome.tally, self.lines)
+            base_part = 0
+            if self.text and self.next > 0:
+                # The block before ended with a separator line, after which it counted an empty
+                # document: this block's first one.
+                outcome.tally.documents -= 1
+                base_part = self.tally.documents - 1
+            self.batch._absorb(self.job, outcome.tally, self.lines, base_part)
             _add_tally(self.tally, outcome.tally)
             self.lines += outcome.lines
             self.next += 1
@@ -1177,11 +1188,17 @@ class _Split:
         self.batch._fail(self.job, status, message, line)
 
 
-def _ranges(handle: BinaryIO, size: int, block_size: int) -> Iterator[tuple[tuple[int, int], int]]:
-    """Byte ranges of about block_size that end at line ends."""
+def _ranges(
+    handle: BinaryIO, size: int, block_size: int, separator: SeparatorLines | None = None
+) -> Iterator[tuple[tuple[int, int], int]]:
+    """Byte ranges of about block_size that end at line ends (with `separator`: at the end of a
+    separator line, so that each document is whole in one range)."""
     start = 0
     while start < size:
         end = _line_end_after(handle, start + block_size, size)
+        if separator is not None and end < size:
+            handle.seek(end)
+            end += len(_through_separator(handle, separator))
         yield (start, end), end - start
         start = end
 
@@ -1202,9 +1219,11 @@ def _line_end_after(handle: BinaryIO, position: int, size: int) -> int:
         offset += len(piece)
 
 
-def _decompressed_blocks(handle: BinaryIO, compression: str, block_size: int) -> Iterator[tuple[bytes, int]]:
-    """Blocks of about block_size decompressed bytes that end at line ends, with how much of
-    the compressed file each took."""
+def _decompressed_blocks(
+    handle: BinaryIO, compression: str, block_size: int, separator: SeparatorLines | None = None
+) -> Iterator[tuple[bytes, int]]:
+    """Blocks of about block_size decompressed bytes that end at line ends (with `separator`:
+    at the end of a separator line), with how much of the compressed file each took."""
     stream = wrap_input(handle, compression, binary_check=False)
     consumed = 0
     while True:
@@ -1213,9 +1232,21 @@ def _decompressed_blocks(handle: BinaryIO, compression: str, block_size: int) ->
             return
         if not data.endswith(b"\n"):
             data += stream.readline()
+        if separator is not None:
+            data += _through_separator(stream, separator)
         position = handle.tell()
         yield data, position - consumed
         consumed = position
+
+
+def _through_separator(stream: BinaryIO, separator: SeparatorLines) -> bytes:
+    """The stream's lines from where it stands up to and including the next separator line."""
+    lines = []
+    while line := stream.readline():
+        lines.append(line)
+        if separator.matches(line):
+            break
+    return b"".join(lines)
 
 
 def _merge(into: Report, other: Report) -> None:

@@ -103,6 +103,10 @@ class SeparatorLines:
         spans = np.array([span for span in found if span[1] > span[0]], np.int64).reshape(-1, 2)
         return spans[:, 0], spans[:, 1]
 
+    def matches(self, line: bytes) -> bool:
+        """Whether one line (with its line break, if it has one) is a separator line."""
+        return bool(line) and self._first.fullmatch(line) is not None
+
     def spans(self, chunk: bytes) -> Iterator[tuple[int, int]]:
         """(start, end) of each separator line, its line break included."""
         starts, ends = self.find(chunk)

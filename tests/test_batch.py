@@ -19,6 +19,7 @@ from cleaner import batch as batch_module
 from cleaner.batch import BLOCK_SIZE, AtomicOutput, Batch, Settings, plan
 from cleaner.errors import CleanerError
 from cleaner.formats import compress, open_input
+from cleaner.reader import separator_pattern
 from cleaner.rules import load_rules
 
 RULES = """
@@ -164,6 +165,54 @@ def test_split_files_come_out_in_order_with_the_right_line_numbers(rules, tmp_pa
     assert audits[BLOCK_SIZE] == audits[2000]
     labels = {json.loads(line)["document"] for line in audits[2000]}
     assert "doc-149" in labels and any(label.endswith("c-None.src:34#1") for label in labels)
+
+
+@pytest.mark.parametrize("doc_sep, doc_sep_regex", [("\\f", None), (None, r"=+ \d+ =+")])
+def test_separated_text_is_split_into_whole_documents(doc_sep, doc_sep_regex, rules, tmp_path, monkeypatch):
+    """A large plain-text file of documents between separator lines is cleaned in blocks that
+    end after a separator line: output, audit (documents by number) and report are those of
+    the file cleaned whole. A tail rule shows a document cut in two."""
+    separator = separator_pattern(doc_sep, doc_sep_regex)
+    marks = ["\f\n" if doc_sep else f"=== {n} ===\n" for n in range(150)]
+    data = "".join(ARTICLE.format(n=n) + marks[n] for n in range(150)) + ARTICLE.format(n=150)
+    (tmp_path / "in").mkdir()
+    for compression in (None, "gzip"):
+        (tmp_path / "in" / f"dump.txt{SUFFIX[compression]}").write_bytes(compress(data.encode(), compression))
+    results = {}
+    blocks = []
+    clean_block = batch_module._clean_block
+    for block_size, workers in ((BLOCK_SIZE, 1), (300, 1), (300, 2)):
+        out = tmp_path / f"out-{block_size}-{workers}"
+        with monkeypatch.context() as patch, open(tmp_path / f"audit-{block_size}-{workers}.jsonl", "w") as audit:
+            if workers == 1:  # counted in this process
+                patch.setattr(batch_module, "_clean_block", lambda *args: blocks.append(args) or clean_block(*args))
+            summary = run_batch([tmp_path / "in"], out, rules, workers=workers, block_size=block_size, audit=audit,
+                                separator=separator)
+        assert summary.exit_code == 0
+        outputs = {name: decompressed(out / name) for name in files_under(out)}  # gzip: one member per block
+        results[block_size, workers] = (outputs, sorted(Path(audit.name).read_text().splitlines()),
+                                        summary.as_dict()["documents"])
+    assert len(blocks) > 40 and len({job.source for job, *_ in blocks}) == 2  # both files went in blocks
+    assert results[300, 1] == results[300, 2] == results[BLOCK_SIZE, 1]
+    outputs, audit, documents = results[300, 2]
+    expected = "".join(CLEANED.format(n=n) + marks[n] for n in range(150)) + CLEANED.format(n=150)
+    assert outputs["dump.txt.gz"].decode() == expected
+    assert documents == 2 * 151
+    labels = [json.loads(line)["document"] for line in audit]
+    assert labels.count(str(tmp_path / "in" / "dump.txt") + "#151") == 2  # the label and the tail
+
+
+def test_blocks_of_separated_text_end_after_a_separator_line(tmp_path):
+    separator = separator_pattern("")
+    data = b"".join(b"Line %d of a story.\n" % n + (b"\n" if n % 7 == 6 else b"") for n in range(400))
+    path = tmp_path / "dump.txt"
+    path.write_bytes(data)
+    with open(path, "rb") as handle:
+        ranges = [span for span, _ in batch_module._ranges(handle, len(data), 100, separator)]
+        handle.seek(0)
+        blocks = [block for block, _ in batch_module._decompressed_blocks(handle, None, 100, separator)]
+    assert [data[a:b] for a, b in ranges] == blocks and b"".join(blocks) == data and len(blocks) > 10
+    assert all(block.endswith(b"\n\n") for block in blocks[:-1])
 
 
 def test_a_byte_order_mark_is_the_files_own_however_the_file_is_split(rules, tmp_path):
