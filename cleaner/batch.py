@@ -574,6 +574,16 @@ class Settings:
         """The reader and writer of the format `name`, with these settings' field and separator."""
         return make_format(name, field=self.field, id_field=self.id_field, separator=self.separator)
 
+    def block_separator(self, name: str) -> SeparatorLines | None:
+        """The lines after which a block of a split file of format `name` must end, beyond a
+        line break: separator lines for plain text, so that each document is whole in a block."""
+        return self.separator if name == "text" else None
+
+    def splits(self, name: str) -> bool:
+        """Whether a large file of format `name` can be cut into blocks: records can, and plain
+        text with separator lines (without, a file is one document)."""
+        return name != "text" or self.separator is not None
+
 
 @dataclass
 class Outcome:
@@ -989,12 +999,12 @@ class Batch:
     def _splits(self, job: Job) -> bool:
         """A large file of records, or of plain-text documents between separator lines, is cut
         into blocks of whole records or documents (a text without separators is one document)."""
-        return job.size > self.block_size and (job.format != "text" or self.settings.separator is not None)
+        return job.size > self.block_size and self.settings.splits(job.format)
 
     def _blocks(self, job: Job) -> Iterator[tuple]:
         split = _Split(self, job)
         count = 0
-        separator = self.settings.separator if job.format == "text" else None
+        separator = self.settings.block_separator(job.format)
         try:
             with open(job.source, "rb") as handle:
                 if job.compression is None:
@@ -1137,7 +1147,6 @@ class _Split:
         self.total: int | None = None
         self.failed = False
         self.lines = 0  # lines of the blocks written so far
-        self.text = job.format == "text"  # blocks of documents: each after the first ends a separator line
         self.tally = Tally()
         self.advanced = 0  # bytes of the file shown as done
 
@@ -1156,12 +1165,7 @@ class _Split:
                 self.fail(outcome.status, message, self.lines + outcome.line if outcome.line else 0)
                 return
             self.output.write(outcome.data)
-            base_part = 0
-            if self.text and self.next > 0:
-                # The block before ended with a separator line, after which it counted an empty
-                # document: this block's first one.
-                outcome.tally.documents -= 1
-                base_part = self.tally.documents - 1
+            base_part = block_documents(self.job, outcome.tally, self.next == 0, self.tally.documents)
             self.batch._absorb(self.job, outcome.tally, self.lines, base_part)
             _add_tally(self.tally, outcome.tally)
             self.lines += outcome.lines
@@ -1188,6 +1192,16 @@ class _Split:
         self.batch._fail(self.job, status, message, line)
 
 
+def block_documents(job: Job, tally: Tally, first: bool, counted: int) -> int:
+    """The plain-text document before the first of a block (`counted`: the documents of the
+    blocks before). A block but the last ends after a separator line, past which it counts an
+    empty document: the next block's first, which is taken off that block's count."""
+    if job.format != "text" or first:
+        return 0
+    tally.documents -= 1
+    return counted - 1
+
+
 def _ranges(
     handle: BinaryIO, size: int, block_size: int, separator: SeparatorLines | None = None
 ) -> Iterator[tuple[tuple[int, int], int]]:
@@ -1198,7 +1212,7 @@ def _ranges(
         end = _line_end_after(handle, start + block_size, size)
         if separator is not None and end < size:
             handle.seek(end)
-            end += len(_through_separator(handle, separator))
+            end += len(through_separator(handle, separator))
         yield (start, end), end - start
         start = end
 
@@ -1233,13 +1247,13 @@ def _decompressed_blocks(
         if not data.endswith(b"\n"):
             data += stream.readline()
         if separator is not None:
-            data += _through_separator(stream, separator)
+            data += through_separator(stream, separator)
         position = handle.tell()
         yield data, position - consumed
         consumed = position
 
 
-def _through_separator(stream: BinaryIO, separator: SeparatorLines) -> bytes:
+def through_separator(stream: BinaryIO, separator: SeparatorLines) -> bytes:
     """The stream's lines from where it stands up to and including the next separator line."""
     lines = []
     while line := stream.readline():

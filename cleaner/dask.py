@@ -57,9 +57,11 @@ from .batch import (
     Tally,
     _add_tally,
     _selected,
+    block_documents,
     clean_items,
     default_workers,
     plan,
+    through_separator,
 )
 from .errors import CleanerError
 from .formats import (
@@ -636,11 +638,13 @@ def _clean_block(job: Job, data: bytes, engine, settings: Settings, at_start: bo
 
 
 def _clean_blocks_task(work: Work, spec: RuleSpec, settings: Settings, block_size: int) -> list[Outcome]:
-    """A large compressed JSONL or Multi-News file: read through once, cleaned in blocks of
-    `block_size` decompressed bytes (whole lines) and each block compressed on its own, exactly
+    """A large compressed JSONL, Multi-News or separated plain-text file: read through once,
+    cleaned in blocks of `block_size` decompressed bytes (whole lines; for plain text, up to a
+    separator line) and each block compressed on its own, exactly
     as the local batch cuts it, so that the output is the same bytes. One piece per block."""
     engine = spec.cleaner().engine
     job, outcomes = work.job, []
+    separator = settings.block_separator(job.format)
     try:
         with _open(work.source) as raw, _Atomic(work.output) as out:
             stream = wrap_input(raw, job.compression, binary_check=False)
@@ -650,6 +654,8 @@ def _clean_blocks_task(work: Work, spec: RuleSpec, settings: Settings, block_siz
                     break
                 if not data.endswith(b"\n"):
                     data += stream.readline()
+                if separator is not None:
+                    data += through_separator(stream, separator)
                 outcome = _clean_block(job, data, engine, settings, at_start=not outcomes)
                 outcomes.append(outcome)
                 if outcome.status != "done":
@@ -673,16 +679,18 @@ class _Stop(Exception):
 
 
 def _clean_range_task(work: Work, spec: RuleSpec, settings: Settings, index: int, start: int, end: int) -> Outcome:
-    """The records that start in bytes [start, end) of an uncompressed file: from the first
-    line start at or after `start` to the first at or after `end`. Neighbouring ranges meet on
+    """The records (or separated plain-text documents) that start in bytes [start, end) of an
+    uncompressed file: from the first line (document) start at or after `start` to the first at
+    or after `end`. Neighbouring ranges meet on
     the same line start, so every record is in exactly one range. The cleaned bytes go to part
     `index` of the file, written atomically, so a retried task writes the same part again."""
     engine = spec.cleaner().engine
     job = work.job
     try:
         with _open(work.source) as handle:
-            first = _line_start_at(handle, start)
-            last = _line_start_at(handle, end)
+            separator = settings.block_separator(job.format)
+            first = _line_start_at(handle, start, separator)
+            last = _line_start_at(handle, end, separator)
             handle.seek(first)
             data = handle.read(last - first) if last > first else b""
     except OSError as error:
@@ -695,10 +703,15 @@ def _clean_range_task(work: Work, spec: RuleSpec, settings: Settings, index: int
     return outcome
 
 
-def _line_start_at(handle, position: int) -> int:
-    """The first offset at or after `position` where a line starts (or the end of the file)."""
+def _line_start_at(handle, position: int, separator=None) -> int:
+    """The first offset at or after `position` where a line starts (or the end of the file);
+    with `separator`, where a document starts: after the next separator line."""
     if position <= 0:
         return 0
+    if separator is not None:
+        start = _line_start_at(handle, position)
+        handle.seek(start)
+        return start + len(through_separator(handle, separator))
     handle.seek(position - 1)
     offset = position - 1
     while True:
@@ -927,7 +940,8 @@ class _Run:
 
     def _submit(self, work: Work) -> list:
         job, submit = work.job, self.client.submit
-        if job.format != "text" and job.compression is None and job.size > self.partition_size:
+        splits = self.settings.splits(job.format)
+        if splits and job.compression is None and job.size > self.partition_size:
             count = -(-job.size // self.partition_size)
             self.pieces[job.index], self.missing[job.index] = [None] * count, count
             return [
@@ -936,7 +950,7 @@ class _Run:
                  functools.partial(self._range_done, work, i))
                 for i in range(count)
             ]
-        if job.format != "text" and job.compression is not None and job.size > self.block_size:
+        if splits and job.compression is not None and job.size > self.block_size:
             future = submit(_clean_blocks_task, work, self.rules, self.settings, self.block_size,
                             key=self._key("blocks", work), pure=False)
         else:
@@ -990,14 +1004,14 @@ class _Run:
         that fails keeps the removals of the pieces before the failing one)."""
         job, collector = work.job, self.collector
         total, base = Tally(), 0
-        for outcome in outcomes:
+        for index, outcome in enumerate(outcomes):
             if outcome.status != "done":
                 message = outcome.message
                 if outcome.line:
                     message = f"{job.source}:{base + outcome.line}: {message}"
                 collector._fail(job, outcome.status, message, base + outcome.line if outcome.line else 0)
                 return
-            collector._absorb(job, outcome.tally, base)
+            collector._absorb(job, outcome.tally, base, block_documents(job, outcome.tally, index == 0, total.documents))
             _add_tally(total, outcome.tally)
             base += outcome.lines
         collector._file_entry(job, "done", total)

@@ -5,6 +5,7 @@ rules are a fixed handful of the shipped files, carried as text, so that workers
 and the comparison does not depend on the rest of the library.
 """
 
+import dataclasses
 import gzip
 import json
 import logging
@@ -34,6 +35,7 @@ from cleaner.dask import (  # noqa: E402
     require_dask,
     run_files,
 )
+from cleaner.reader import separator_pattern  # noqa: E402
 from cleaner.rules import shipped_dir  # noqa: E402
 
 BLOCK = 16 << 10  # the local batch splits JSONL above this; the cluster cuts ranges of 1 to 16 blocks
@@ -157,6 +159,32 @@ def test_cluster_run_is_the_local_run(cluster, client, corpus, local, spec, tmp_
     assert report["files"]["cleaned"] == 8 and report["removals"]["total"] > 50
     assert report["records"]["malformed_skipped"] > 0 and report["errors"]  # lines counted across ranges
     assert summary.workers == 2
+
+
+def test_separated_text_is_split_on_the_cluster_as_the_local_batch_splits_it(cluster, client, spec, tmp_path):
+    """A large plain-text file of separated documents goes in ranges (plain) and in blocks
+    (compressed) that end after a separator line: the same outputs, audit and counts."""
+    generator = Generator(7)
+    text = "\f\n".join("\n".join(generator.document()[0]) + "\n" for _ in range(300))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "dump.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "in" / "dump.txt.gz").write_bytes(gzip.compress(text.encode(), mtime=0))
+    separated = dataclasses.replace(settings(), separator=separator_pattern("\\f"))
+    local_settings = dataclasses.replace(separated, explain=True, root=os.path.realpath(tmp_path / "local"))
+    with open(tmp_path / "local.jsonl", "w", encoding="utf-8") as handle:
+        local = Batch(plan([tmp_path / "in"], tmp_path / "local"), spec.cleaner().rules, local_settings, workers=1,
+                      audit=handle, block_size=BLOCK).run()
+    seen = {entry[0] for entry in cluster.scheduler.transition_log}
+    with open(tmp_path / "dask.jsonl", "w", encoding="utf-8") as handle:
+        summary = run_files(client, [tmp_path / "in"], tmp_path / "dask", spec, separated, audit=handle, block_size=BLOCK)
+    keys = {entry[0] for entry in cluster.scheduler.transition_log} - seen
+    assert sum("-range-" in key for key in keys) > 2 and any("-blocks-" in key for key in keys)
+    assert tree(tmp_path / "dask") == tree(tmp_path / "local")
+    audit = (tmp_path / "dask.jsonl").read_text(encoding="utf-8")
+    assert sorted(audit.splitlines()) == sorted((tmp_path / "local.jsonl").read_text(encoding="utf-8").splitlines())
+    assert totals(summary) == totals(local) and summary.as_dict()["documents"] == 2 * 300
+    numbers = {int(json.loads(line)["document"].rsplit("#", 1)[1]) for line in audit.splitlines()}
+    assert max(numbers) > 250 and len(numbers) > 50  # documents numbered across ranges and blocks
 
 
 def test_fsspec_urls_and_resume(client, corpus, local, spec, tmp_path):
