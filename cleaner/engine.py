@@ -32,6 +32,10 @@ class Removal:
 
 CONFIRMED_LINES = 1 << 14  # distinct lines whose rule checks are remembered
 REST_RESCANNED = 300  # what a cut leaves is scanned again up to this length: a noise line's, not prose
+REST_ROUNDS = 3  # cuts of what earlier cuts left of a line, at most
+
+
+_Cut = tuple[int, int, Rule]  # (start, end, rule): a piece of a line's text to cut
 
 
 class _Defer(Exception):
@@ -215,7 +219,8 @@ class _Context:
             elif rule.kind == "block":
                 blocks.append(self._block(rule, rule_position, line, found[0], position))
             elif rule.kind == "list":
-                blocks.append(self._list(rule, candidate))
+                removal, last = self._list(rule, candidate)
+                blocks.append(([removal], last))
             elif rule.kind == "line":
                 whole.append(rule)
             else:
@@ -223,8 +228,7 @@ class _Context:
         if tails:
             return [Removal(candidate.start, len(self.buf), tails[0], self._number(candidate), True)], self.total
         if blocks:
-            removal, last = blocks[0]
-            return [removal], last
+            return blocks[0]
         if whole:
             return [self._whole_line(candidate, whole[0])], candidate.index
         if spans:
@@ -289,36 +293,56 @@ class _Context:
         return Removal(candidate.start, self._line_end(candidate), rule, self._number(candidate), True)
 
     def _spans(self, line: _Line, spans: list[tuple[int, int, Rule]]) -> list[Removal]:
-        text = line.text
-        cuts: list[list] = []
-        for start, end, rule in sorted(spans, key=lambda s: (s[0], s[1])):
-            start, end = _widen(text, line.original(start), line.original(end, end=True))
-            if cuts and start <= cuts[-1][1]:
-                cuts[-1][1] = max(cuts[-1][1], end)
-            else:
-                cuts.append([start, end, rule])
-        rest = "".join(text[a:b] for a, b in zip([0] + [c[1] for c in cuts], [c[0] for c in cuts] + [len(text)]))
-        if blank(rest):
-            return [self._whole_line(line.candidate, cuts[0][2])]
-        # What the cuts leave may itself be a noise line (cleaning twice must change nothing),
-        # also by an anchor that the cut made whole ("AdvertisementRead more: ...").
-        rest_norm = normalize(rest)
-        starts = line.candidate.starts
+        candidate = line.candidate
+        cuts = _merged(line.text, [(line.original(s), line.original(e, end=True), rule) for s, e, rule in spans])
+        whole, cuts = self._settled(candidate, line.text, cuts)
+        if whole is not None:
+            return [self._whole_line(candidate, whole)]
+        number = self._number(candidate)
+        return [Removal(line.byte_offset(s), line.byte_offset(e), rule, number, False) for s, e, rule in cuts]
+
+    def _settled(self, candidate: Candidate, text: str, cuts: list[_Cut]) -> tuple[Rule | None, list[_Cut]]:
+        """The cuts of a line once what they leave is settled: that may itself be a noise line
+        (then the rule that takes the whole line is returned), or hold a span that only a cut
+        revealed (a credit that ends the line once the footer after it is gone, a label whose
+        anchor the cut made whole). Cleaning twice must change nothing."""
+        for _ in range(REST_ROUNDS):
+            kept = _kept_pieces(cuts, len(text))
+            rest = "".join(text[a:b] for a, b in kept)
+            if blank(rest):
+                return cuts[0][2], cuts
+            rest_norm = normalize(rest)
+            rules = self._rules_of_rest(candidate, rest, rest_norm)
+            for rule in rules:
+                if rule.kind == "line" and not rule.needs_lookahead and rule.find(rest_norm):
+                    if self._placed(rule, candidate):
+                        return rule, cuts
+            size = len(rest.encode("utf-8", "surrogateescape"))
+            found = [(s, e, rule) for rule in rules if rule.kind == "span"
+                     for s, e in rule.find(rest_norm, size, rest) if self._placed(rule, candidate)]
+            if not found:
+                break
+            origin = origin_map(rest, rest_norm)
+            more = [(_in_text(kept, origin[s]), _in_text(kept, origin[e - 1]) + 1, rule) for s, e, rule in found]
+            widened = _merged(text, cuts + more)
+            if widened == cuts:
+                break
+            cuts = widened
+        return None, cuts
+
+    def _rules_of_rest(self, candidate: Candidate, rest: str, rest_norm: str) -> list[Rule]:
+        """The rules that may act on what cuts left of a line: those whose anchors hit the line,
+        and, in a short rest, those whose anchor a cut made whole ("AdvertisementRead more: ...")."""
+        starts = candidate.starts
         joined = ()
         if len(rest_norm) <= REST_RESCANNED:
             joined = sorted(self.matcher.rules_in(rest).difference(starts))
-        for rule_position in chain(starts, joined):
-            rule = self.rules[rule_position]
-            if rule.kind == "line" and not rule.needs_lookahead and rule.find(rest_norm):
-                if self._placed(rule, line.candidate):
-                    return [self._whole_line(line.candidate, rule)]
-        number = self._number(line.candidate)
-        return [Removal(line.byte_offset(s), line.byte_offset(e), rule, number, False) for s, e, rule in cuts]
+        return [self.rules[position] for position in chain(starts, joined)]
 
     def _block(self, rule: Rule, rule_position: int, line: _Line, hit: tuple[int, int], position: int):
         """From the start phrase through the first end phrase within max_lines lines.
 
-        Returns the removal and the index of the last line it touches.
+        Returns the removals and the index of the last line they touch.
         """
         start_line = line.candidate
         end_here = rule.find_end(line.norm, hit[1])
@@ -336,7 +360,7 @@ class _Context:
                     return self._cut(line, hit[0], end_line, end, rule), later.index
         if not self.at_end and self.total - 1 < limit:
             raise _Defer
-        return self._whole_line(start_line, rule), start_line.index  # no end in reach: as a line rule
+        return [self._whole_line(start_line, rule)], start_line.index  # no end in reach: as a line rule
 
     def _list(self, rule: Rule, cue: Candidate) -> tuple[Removal, int]:
         """The cue line and the run of headline-shaped lines after it (at most max_lines lines);
@@ -360,10 +384,12 @@ class _Context:
             end_of_run, last = end, index
         return Removal(cue.start, end_of_run, rule, self._number(cue), True), last
 
-    def _cut(self, first: _Line, start: int, last: _Line, end: int, rule: Rule) -> Removal:
+    def _cut(self, first: _Line, start: int, last: _Line, end: int, rule: Rule) -> list[Removal]:
         start, end = first.original(start), last.original(end, end=True)
         at_line_start = blank(first.text[:start])
         rest = last.text[end:]
+        if at_line_start and not blank(rest):  # what stays of the last line is settled as a cut line's rest
+            return self._cut_lines(first.candidate, last, end, rule)
         if at_line_start:
             begin = first.candidate.start
         else:  # where the cut runs to the end of the line, the space before it goes too
@@ -373,7 +399,18 @@ class _Context:
         else:
             finish = last.byte_offset(end + len(rest) - len(rest.lstrip()))
         whole = at_line_start and (last.candidate.index > first.candidate.index or blank(rest))
-        return Removal(begin, finish, rule, self._number(first.candidate), whole)
+        return [Removal(begin, finish, rule, self._number(first.candidate), whole)]
+
+    def _cut_lines(self, first: Candidate, last: _Line, end: int, rule: Rule) -> list[Removal]:
+        """A block from the start of a line into a later part of the last one: what it leaves
+        of that line may be noise too (a paywall line glued after a share panel's end)."""
+        whole, cuts = self._settled(last.candidate, last.text, _merged(last.text, [(0, end, rule)]))
+        block_end = last.byte_offset(cuts[0][1])
+        removals = [Removal(first.start, block_end, rule, self._number(first), last.candidate.index > first.index)]
+        number = self._number(last.candidate)
+        if whole is not None:
+            return removals + [Removal(block_end, self._line_end(last.candidate), whole, number, True)]
+        return removals + [Removal(last.byte_offset(s), last.byte_offset(e), other, number, False) for s, e, other in cuts[1:]]
 
 
 def headline_shaped(text: str, max_len: int) -> bool:
@@ -388,6 +425,36 @@ def headline_shaped(text: str, max_len: int) -> bool:
     if norm.rstrip("\"')]}").endswith((".", ",", ";", ":")) or len(norm.split()) < 2:
         return False  # a sentence, even one that closes a quote: ."
     return stripped[0].isupper() or stripped[0].isdigit() or norm[0] in "'\""
+
+
+def _merged(text: str, spans: list[_Cut]) -> list[_Cut]:
+    """Spans of a line (indices in its text), widened over the space they leave and merged
+    where they overlap (keeping the rule of the first); spans that only meet stay apart, each
+    reported under its own rule."""
+    cuts: list[_Cut] = []
+    for start, end, rule in sorted(spans, key=lambda span: (span[0], span[1])):
+        start, end = _widen(text, start, end)
+        if cuts and start < cuts[-1][1]:
+            cuts[-1] = (cuts[-1][0], max(cuts[-1][1], end), cuts[-1][2])
+        else:
+            cuts.append((start, end, rule))
+    return cuts
+
+
+def _kept_pieces(cuts: list[_Cut], length: int) -> list[tuple[int, int]]:
+    """The (start, end) pieces of a line of `length` characters that no cut takes."""
+    starts = [0] + [end for _, end, _ in cuts]
+    ends = [start for start, _, _ in cuts] + [length]
+    return [(a, b) for a, b in zip(starts, ends) if b > a]
+
+
+def _in_text(pieces: list[tuple[int, int]], index: int) -> int:
+    """The index in the line's text of a character of the pieces joined."""
+    for start, end in pieces:
+        if index < end - start:
+            return start + index
+        index -= end - start
+    return pieces[-1][1] if pieces else 0
 
 
 def _widen(text: str, start: int, end: int) -> tuple[int, int]:
