@@ -12,12 +12,12 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import chain
-from typing import Callable, Iterable
+from typing import Callable
 
 from . import compiled
 from .matcher import Candidate, Matcher
 from .normalize import DROPPED, blank, normalize, origin_map
-from .output import TidyWriter, Write
+from .output import TidyWriter
 from .rules import Rule
 
 
@@ -570,11 +570,3 @@ def shifted(candidates: list[Candidate], offset: int, lines: int) -> list[Candid
     if not offset and not lines:
         return candidates
     return [c._replace(index=c.index + lines, start=c.start + offset, end=c.end + offset) for c in candidates]
-
-
-def clean_document(engine: Engine, chunks: Iterable[bytes], write: Write, on_removal=None) -> None:
-    """Clean one document given as chunks of whole lines."""
-    document = DocumentCleaner(engine, TidyWriter(write), on_removal)
-    for chunk in chunks:
-        document.feed(chunk)
-    document.close()
