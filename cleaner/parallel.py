@@ -1,5 +1,6 @@
-"""All cores on one input: worker processes scan each chunk and clean its complete documents,
-the caller cleans what is left and writes in order.
+"""A plain-text stream cleaned a chunk at a time (`clean_stream`, for standard output, the API
+and each file or block of a batch), and all cores on one input: worker processes scan each
+chunk and clean its complete documents, the caller cleans what is left and writes in order.
 
 Finding candidates (normalising a chunk, running the automaton, checking each hit line against
 its rules' text conditions) is most of the work and needs nothing but the chunk, so it
