@@ -314,7 +314,7 @@ class _Context:
             rest_norm = normalize(rest)
             rules = self._rules_of_rest(candidate, rest, rest_norm)
             for rule in rules:
-                if rule.kind == "line" and not rule.needs_lookahead and rule.find(rest_norm):
+                if rule.kind == "line" and rule.find(rest_norm):  # _placed may defer to the document end
                     if self._placed(rule, candidate):
                         return rule, cuts
             size = len(rest.encode("utf-8", "surrogateescape"))
@@ -408,6 +408,10 @@ class _Context:
         block_end = last.byte_offset(cuts[0][1])
         removals = [Removal(first.start, block_end, rule, self._number(first), last.candidate.index > first.index)]
         number = self._number(last.candidate)
+        if whole is rule:  # spans took all the rest of the line: it goes under the first of them
+            if len(cuts) == 1:  # one that merged into the block's cut: all of it is the block's
+                return [Removal(first.start, self._line_end(last.candidate), rule, self._number(first), True)]
+            whole = cuts[1][2]
         if whole is not None:
             return removals + [Removal(block_end, self._line_end(last.candidate), whole, number, True)]
         return removals + [Removal(last.byte_offset(s), last.byte_offset(e), other, number, False) for s, e, other in cuts[1:]]

@@ -163,10 +163,6 @@ class Rule:
         found = self.end_finder.first(line, start)
         return found[1] if found else None
 
-    @property
-    def needs_lookahead(self) -> bool:
-        return self.kind in LOOKAHEAD_KINDS or self.where == "tail"
-
 
 class LazyPattern:
     """A `regex` pattern compiled on first use (or loaded compiled, see `compiled`). Compiling
