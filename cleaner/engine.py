@@ -32,7 +32,7 @@ class Removal:
 
 CONFIRMED_LINES = 1 << 14  # distinct lines whose rule checks are remembered
 REST_RESCANNED = 300  # what a cut leaves is scanned again up to this length: a noise line's, not prose
-REST_ROUNDS = 3  # cuts of what earlier cuts left of a line, at most
+REST_ROUNDS = 10  # rounds of cuts in what earlier cuts left of a line (each may reveal one more at its end)
 
 
 _Cut = tuple[int, int, Rule]  # (start, end, rule): a piece of a line's text to cut
@@ -312,7 +312,7 @@ class _Context:
             if blank(rest):
                 return cuts[0][2], cuts
             rest_norm = normalize(rest)
-            rules = self._rules_of_rest(candidate, rest, rest_norm)
+            rules = [self.rules[position] for position in self._rules_of_rest(candidate, rest, rest_norm)]
             for rule in rules:
                 if rule.kind == "line" and rule.find(rest_norm):  # _placed may defer to the document end
                     if self._placed(rule, candidate):
@@ -323,21 +323,23 @@ class _Context:
             if not found:
                 break
             origin = origin_map(rest, rest_norm)
-            more = [(_in_text(kept, origin[s]), _in_text(kept, origin[e - 1]) + 1, rule) for s, e, rule in found]
+            widened_in_rest = [(*_widen(rest, origin[s], origin[e - 1] + 1), rule) for s, e, rule in found]  # cuts gone
+            more = [(_in_text(kept, a), _in_text(kept, b - 1) + 1, rule) for a, b, rule in widened_in_rest]
             widened = _merged(text, cuts + more)
             if widened == cuts:
                 break
             cuts = widened
         return None, cuts
 
-    def _rules_of_rest(self, candidate: Candidate, rest: str, rest_norm: str) -> list[Rule]:
-        """The rules that may act on what cuts left of a line: those whose anchors hit the line,
-        and, in a short rest, those whose anchor a cut made whole ("AdvertisementRead more: ...")."""
+    def _rules_of_rest(self, candidate: Candidate, rest: str, rest_norm: str) -> list[int]:
+        """The rules (by position) that may act on what cuts left of a line: those whose anchors
+        hit the line, and, in a short rest, those whose anchor a cut made whole
+        ("AdvertisementRead more: ...")."""
         starts = candidate.starts
         joined = ()
         if len(rest_norm) <= REST_RESCANNED:
             joined = sorted(self.matcher.rules_in(rest).difference(starts))
-        return [self.rules[position] for position in chain(starts, joined)]
+        return [*starts, *joined]
 
     def _block(self, rule: Rule, rule_position: int, line: _Line, hit: tuple[int, int], position: int):
         """From the start phrase through the first end phrase within max_lines lines.
@@ -347,7 +349,7 @@ class _Context:
         start_line = line.candidate
         end_here = rule.find_end(line.norm, hit[1])
         if end_here is not None:
-            return self._cut(line, hit[0], line, end_here, rule), start_line.index
+            return self._cut(line, hit[0], line, end_here, rule, position)
         limit = start_line.index + rule.max_lines
         for later_position in range(position + 1, len(self.candidates)):
             later = self.candidates[later_position]
@@ -357,7 +359,7 @@ class _Context:
                 end_line = self.line(later_position)
                 end = rule.find_end(end_line.norm)
                 if end is not None:
-                    return self._cut(line, hit[0], end_line, end, rule), later.index
+                    return self._cut(line, hit[0], end_line, end, rule, later_position)
         if not self.at_end and self.total - 1 < limit:
             raise _Defer
         return [self._whole_line(start_line, rule)], start_line.index  # no end in reach: as a line rule
@@ -384,12 +386,15 @@ class _Context:
             end_of_run, last = end, index
         return Removal(cue.start, end_of_run, rule, self._number(cue), True), last
 
-    def _cut(self, first: _Line, start: int, last: _Line, end: int, rule: Rule) -> list[Removal]:
+    def _cut(self, first: _Line, start: int, last: _Line, end: int, rule: Rule, position: int):
+        """A block's removals, from `start` in the first line's norm to `end` in the last one's
+        (at `position` among the candidates), and the index of the last line they touch."""
+        end_norm = end
         start, end = first.original(start), last.original(end, end=True)
         at_line_start = blank(first.text[:start])
         rest = last.text[end:]
         if at_line_start and not blank(rest):  # what stays of the last line is settled as a cut line's rest
-            return self._cut_lines(first.candidate, last, end, rule)
+            return self._cut_lines(first.candidate, last, end, rule, position, end_norm)
         if at_line_start:
             begin = first.candidate.start
         else:  # where the cut runs to the end of the line, the space before it goes too
@@ -399,22 +404,43 @@ class _Context:
         else:
             finish = last.byte_offset(end + len(rest) - len(rest.lstrip()))
         whole = at_line_start and (last.candidate.index > first.candidate.index or blank(rest))
-        return [Removal(begin, finish, rule, self._number(first.candidate), whole)]
+        return [Removal(begin, finish, rule, self._number(first.candidate), whole)], last.candidate.index
 
-    def _cut_lines(self, first: Candidate, last: _Line, end: int, rule: Rule) -> list[Removal]:
+    def _cut_lines(self, first: Candidate, last: _Line, end: int, rule: Rule, position: int, end_norm: int):
         """A block from the start of a line into a later part of the last one: what it leaves
-        of that line may be noise too (a paywall line glued after a share panel's end)."""
+        of that line may be noise too (a paywall line glued after a share panel's end), or open
+        another block (two appeals glued end to opener)."""
+        index = last.candidate.index
         whole, cuts = self._settled(last.candidate, last.text, _merged(last.text, [(0, end, rule)]))
         block_end = last.byte_offset(cuts[0][1])
-        removals = [Removal(first.start, block_end, rule, self._number(first), last.candidate.index > first.index)]
+        removals = [Removal(first.start, block_end, rule, self._number(first), index > first.index)]
         number = self._number(last.candidate)
         if whole is rule:  # spans took all the rest of the line: it goes under the first of them
             if len(cuts) == 1:  # one that merged into the block's cut: all of it is the block's
-                return [Removal(first.start, self._line_end(last.candidate), rule, self._number(first), True)]
+                return [Removal(first.start, self._line_end(last.candidate), rule, self._number(first), True)], index
             whole = cuts[1][2]
         if whole is not None:
-            return removals + [Removal(block_end, self._line_end(last.candidate), whole, number, True)]
-        return removals + [Removal(last.byte_offset(s), last.byte_offset(e), other, number, False) for s, e, other in cuts[1:]]
+            return removals + [Removal(block_end, self._line_end(last.candidate), whole, number, True)], index
+        spans = [Removal(last.byte_offset(s), last.byte_offset(e), other, number, False) for s, e, other in cuts[1:]]
+        following = self._block_after(last, position, end_norm)
+        if following is None:
+            return removals + spans, index
+        more, index = following
+        return removals + [span for span in spans if span.end <= more[0].start] + more, index
+
+    def _block_after(self, line: _Line, position: int, after: int) -> tuple[list[Removal], int] | None:
+        """A block that opens in a line after a block's end (`after`, an index in its norm) and
+        what it removes, judged on that rest of the line (its `max_len` included)."""
+        offset = after + len(line.norm[after:]) - len(line.norm[after:].lstrip())
+        rest_norm = line.norm[offset:]
+        rest = line.text[line.original(offset):]
+        for rule_position in self._rules_of_rest(line.candidate, rest, rest_norm):
+            rule = self.rules[rule_position]
+            found = rule.find(rest_norm) if rule.kind == "block" else []
+            if found and self._placed(rule, line.candidate):
+                hit = (found[0][0] + offset, found[0][1] + offset)
+                return self._block(rule, rule_position, line, hit, position)
+        return None
 
 
 def headline_shaped(text: str, max_len: int) -> bool:

@@ -132,6 +132,15 @@ def test_noise_that_a_cut_reveals_goes_in_the_same_pass():
     tagged = ("The council met.\nSyria | Assad | ProtestsAccess Denied You don't have permission to access "
               '"http://www.example.com/news/syria" on this server. Reference #18.5b2c3c17.1303727460.1a2b3c4d\n')
     assert cleaner.clean_text(tagged, report=report) == "The council met.\n" and list(report.counts) == ["TAG005"]
+    # Credits stacked at the end of a line: each cut leaves the next one ending the line.
+    stacked = ('"We will not back down," she said. Click To Tweet(With agency inputs)(With agency inputs)'
+               "(With agency inputs)(AP Photo/Hussein Malla)\n")
+    assert cleaner.clean_text(stacked) == '"We will not back down," she said.\n'
+    # Two appeals glued end to opener: the second opens on the rest of the first one's end line,
+    # though that line as a whole is longer than the opener's rule allows.
+    appeal = ("Your support helps us to tell the story\nAt such a critical moment, we need reporters on the ground.\n"
+              "Your support makes all the difference.")
+    assert cleaner.clean_text(f"{appeal}{appeal}Police closed the bridge.\n") == "Police closed the bridge.\n"
     # A credit after the panel's end: its cut meets the block's, and the line goes as one removal.
     report = Report()
     assert cleaner.clean_text(f"{panel} (Editing by Peter Graff)\nThe vote.\n", report=report) == "The vote.\n"
@@ -143,9 +152,11 @@ PROSE = ["The council met on Tuesday.", "Crowds gathered.", "", "  ", "Title of 
 PIECES = sorted({e.text for r in LIBRARY for e in r.examples} | {k for r in LIBRARY for k in r.keep}) + PROSE
 
 
-# The same examples every run (derandomize): a larger search (CLEANER_PROPERTY_EXAMPLES=3000) still
-# finds two appeal blocks glued end to opener. The second opener shares the first block's end line,
-# which is longer than the opener's rule allows (max_len), so it only opens once that line is cut.
+# The same examples every run (derandomize). A larger search (CLEANER_PROPERTY_EXAMPLES=10000) finds
+# lines of prose, keep-texts and noise glued together that only fit a line rule's max_len once a cut
+# has shortened them: the second run then takes the whole line, prose and all. There the first run's
+# output is the better one (a false removal is worse than a missed one), so the rest of a cut line
+# is only checked against rules the whole line was short enough for.
 @settings(max_examples=int(os.environ.get("CLEANER_PROPERTY_EXAMPLES", "300")), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(PIECES), st.sampled_from(["\n", "", " "])), min_size=1, max_size=8),
