@@ -425,6 +425,8 @@ class _Context:
         if following is None:
             return removals + spans, index
         more, index = following
+        if more[0].start < block_end:  # no end in reach: the opener went as a line, which begins in this block
+            more = [Removal(block_end, self._line_end(last.candidate), more[0].rule, number, True)]
         return removals + [span for span in spans if span.end <= more[0].start] + more, index
 
     def _block_after(self, line: _Line, position: int, after: int) -> tuple[list[Removal], int] | None:

@@ -1,6 +1,8 @@
 """The shipped rule library: the seed dumps come out exactly as expected, every rule passes its
 own examples and keep-texts, and the library is broad enough to be worth shipping."""
 
+import io
+import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -141,6 +143,12 @@ def test_noise_that_a_cut_reveals_goes_in_the_same_pass():
     appeal = ("Your support helps us to tell the story\nAt such a critical moment, we need reporters on the ground.\n"
               "Your support makes all the difference.")
     assert cleaner.clean_text(f"{appeal}{appeal}Police closed the bridge.\n") == "Police closed the bridge.\n"
+    # An opener glued after an appeal with no end in reach goes as a line, from where the first ends.
+    audit = io.StringIO()
+    opened = f"{appeal}Your support helps us to tell the story\nPolice closed the bridge.\n"
+    assert cleaner.clean_text(opened, report=Report(audit=audit)) == "Police closed the bridge.\n"
+    removed = [json.loads(line)["text"] for line in audit.getvalue().splitlines()]
+    assert removed == [appeal, "Your support helps us to tell the story"]  # each piece once
     # A credit after the panel's end: its cut meets the block's, and the line goes as one removal.
     report = Report()
     assert cleaner.clean_text(f"{panel} (Editing by Peter Graff)\nThe vote.\n", report=report) == "The vote.\n"
