@@ -131,8 +131,9 @@ def clean_items(
     `at_start` is False for a block cut from further on in a stream (see Format.read).
 
     `tally` receives removals (`removal(document, removal, removed)`), malformed records under
-    skip/keep (`problem(item, action)`) and the document count. Documents that come whole (a
-    JSONL record, a Multi-News story) are scanned together, about `batch_bytes` at a time.
+    skip/keep (`problem(item, action)`) and the document count. Records (a JSONL line, a
+    Multi-News story) are scanned together, about `batch_bytes` at a time; plain text is
+    scanned a chunk at a time by `parallel.clean_stream`.
     """
     if isinstance(fmt, TextFormat):
         _clean_text(fmt, stream, write, engine, tally)
@@ -148,15 +149,6 @@ def clean_items(
         size = 0
 
     for item in fmt.read(stream, at_start):
-        if isinstance(item, Document) and not isinstance(item.chunks, list):
-            flush()
-            document = DocumentCleaner(engine, TidyWriter(writer.begin(item)), _recorder(tally, item))
-            for chunk in item.chunks:
-                document.feed(chunk)
-            document.close()
-            writer.end(item)
-            tally.documents += 1
-            continue
         waiting.append(item)
         if isinstance(item, Document) and item.chunks:
             size += len(item.chunks[0])
@@ -1209,28 +1201,32 @@ def _ranges(
     separator line, so that each document is whole in one range)."""
     start = 0
     while start < size:
-        end = _line_end_after(handle, start + block_size, size)
-        if separator is not None and end < size:
-            handle.seek(end)
-            end += len(through_separator(handle, separator))
+        end = min(block_start_at(handle, start + block_size, separator), size)
         yield (start, end), end - start
         start = end
 
 
-def _line_end_after(handle: BinaryIO, position: int, size: int) -> int:
-    """The first offset at or after `position` that follows a line break (or the end)."""
-    if position >= size:
-        return size
+def block_start_at(handle: BinaryIO, position: int, separator: SeparatorLines | None = None) -> int:
+    """Where a block of a file meant to start at `position` starts: at the first line start at or
+    after it (with `separator`: after the next separator line, where a document starts), or at
+    the end of the file. Neighbouring blocks asking for the same position meet there."""
+    if position <= 0:
+        return 0
     handle.seek(position - 1)
     offset = position - 1
     while True:
         piece = handle.read(1 << 16)
         if not piece:
-            return size
+            return offset  # the end of the file
         newline = piece.find(b"\n")
         if newline >= 0:
-            return offset + newline + 1
+            break
         offset += len(piece)
+    start = offset + newline + 1
+    if separator is None:
+        return start
+    handle.seek(start)
+    return start + len(through_separator(handle, separator))
 
 
 def _decompressed_blocks(

@@ -58,6 +58,7 @@ from .batch import (
     _add_tally,
     _selected,
     block_documents,
+    block_start_at,
     clean_items,
     default_workers,
     plan,
@@ -689,8 +690,8 @@ def _clean_range_task(work: Work, spec: RuleSpec, settings: Settings, index: int
     try:
         with _open(work.source) as handle:
             separator = settings.block_separator(job.format)
-            first = _line_start_at(handle, start, separator)
-            last = _line_start_at(handle, end, separator)
+            first = block_start_at(handle, start, separator)
+            last = block_start_at(handle, end, separator)
             handle.seek(first)
             data = handle.read(last - first) if last > first else b""
     except OSError as error:
@@ -701,27 +702,6 @@ def _clean_range_task(work: Work, spec: RuleSpec, settings: Settings, index: int
             out.write(outcome.data)
         outcome.data = b""
     return outcome
-
-
-def _line_start_at(handle, position: int, separator=None) -> int:
-    """The first offset at or after `position` where a line starts (or the end of the file);
-    with `separator`, where a document starts: after the next separator line."""
-    if position <= 0:
-        return 0
-    if separator is not None:
-        start = _line_start_at(handle, position)
-        handle.seek(start)
-        return start + len(through_separator(handle, separator))
-    handle.seek(position - 1)
-    offset = position - 1
-    while True:
-        piece = handle.read(1 << 16)
-        if not piece:
-            return offset
-        newline = piece.find(b"\n")
-        if newline >= 0:
-            return offset + newline + 1
-        offset += len(piece)
 
 
 def _parts_dir(output: str) -> str:

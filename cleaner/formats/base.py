@@ -58,9 +58,10 @@ class Format(Protocol):
     name: str
 
     def read(self, stream, at_start: bool = True) -> Iterator[Item]:
-        """The documents of a binary stream. A document's chunks must be consumed before the
-        next item is asked for. `at_start` is False for a block cut from further on in a stream
-        (where a byte-order mark is no longer the stream's own)."""
+        """The documents of a binary stream of records, each whole (its text in a list of
+        chunks). `at_start` is False for a block cut from further on in a stream (where a
+        byte-order mark is no longer the stream's own). Plain text has no reader: see
+        formats.text."""
 
     def writer(self, write: Write) -> Writer: ...
 
