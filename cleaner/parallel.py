@@ -73,7 +73,7 @@ def scanned_chunks(
     is where the chunks come from, read from its current position on; `recording` asks workers
     to hand back the removals they made.
 
-    The pool starts only once the input has more than two chunks, so small inputs never pay
+    The pool starts only once the input has two chunks or more, so small inputs never pay
     for starting processes.
     """
     source = _plain_file(stream)

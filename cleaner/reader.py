@@ -32,7 +32,9 @@ def line_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
         if not data:
             break
         if len(data) < size:
-            data = _read_on(stream, read, data, size)
+            data, ended = _read_on(stream, read, data, size)
+            if ended:  # the input's last line goes with the rest, not as a chunk of its own
+                break
         cut = data.rfind(b"\n") + 1
         if cut == 0:
             partial.append(data)  # a line longer than the chunk: keep reading
@@ -40,20 +42,25 @@ def line_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
         head = b"".join(partial) + data[:cut] if partial else data[:cut]
         partial = [data[cut:]] if cut < len(data) else []
         yield head
+    if data:
+        partial.append(data)
     if partial:
         yield b"".join(partial)
 
 
-def _read_on(stream: BinaryIO, read, data: bytes, size: int) -> bytes:
-    """`data` and what else the stream has ready now, up to `size` bytes."""
+def _read_on(stream: BinaryIO, read, data: bytes, size: int) -> tuple[bytes, bool]:
+    """`data` and what else the stream has ready now, up to `size` bytes, and whether the
+    stream ended."""
     parts, total = [data], len(data)
+    ended = False
     while total < size and _ready(stream):
         more = read(size - total)
         if not more:
+            ended = True
             break
         parts.append(more)
         total += len(more)
-    return b"".join(parts) if len(parts) > 1 else data
+    return b"".join(parts) if len(parts) > 1 else data, ended
 
 
 def _ready(stream: BinaryIO) -> bool:

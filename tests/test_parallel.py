@@ -95,3 +95,29 @@ def test_a_worker_that_dies_gives_a_one_line_error_naming_the_input(tmp_path, da
     assert run.stderr.splitlines() == [
         f"cleaner: {path}: a worker process died unexpectedly (killed, or out of memory?); the output is incomplete"
     ]
+
+
+def test_a_small_input_without_a_final_line_break_starts_no_workers(tmp_path, monkeypatch):
+    """Its last line used to come out as a chunk of its own: two chunks, and a pool of processes
+    started (some 30 ms) for a few kilobytes."""
+    import io
+
+    from cleaner import parallel
+    from cleaner.reader import line_chunks
+
+    text = b"Crowds gathered.\nAdvertisement\nThe vote is on Sunday."
+    path = tmp_path / "in.txt"
+    path.write_bytes(text)
+    with open(path, "rb") as stream:
+        assert list(line_chunks(stream)) == [text]
+    assert list(line_chunks(io.BytesIO(text))) == [text]
+    assert list(line_chunks(io.BytesIO(text), 20)) == [b"Crowds gathered.\n", b"Advertisement\n", b"The vote is on Sunday."]
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool started for a small input")
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", no_pool)
+    out = []
+    with open(path, "rb") as stream:
+        CLEANER.clean_stream(stream, out.append, workers=2)
+    assert b"".join(out) == b"Crowds gathered.\nThe vote is on Sunday."
