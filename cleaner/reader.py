@@ -34,6 +34,7 @@ def line_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
         if len(data) < size:
             data, ended = _read_on(stream, read, data, size)
             if ended:  # the input's last line goes with the rest, not as a chunk of its own
+                partial.append(data)
                 break
         cut = data.rfind(b"\n") + 1
         if cut == 0:
@@ -42,8 +43,6 @@ def line_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
         head = b"".join(partial) + data[:cut] if partial else data[:cut]
         partial = [data[cut:]] if cut < len(data) else []
         yield head
-    if data:
-        partial.append(data)
     if partial:
         yield b"".join(partial)
 
